@@ -1,0 +1,1 @@
+"""RescueOps: operations and resources for Red Cross emergency rescue teams."""

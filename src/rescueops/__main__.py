@@ -1,0 +1,3 @@
+from rescueops.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""Who is calling: a session cookie on pages, a bearer token on the API (never the other way round).
+
+Keeping the two apart is what lets the API skip CSRF checks safely: a browser attaches cookies by
+itself, but never an Authorization header.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractMiddleware
+from litestar.types import Receive, Scope, Send
+
+from rescueops.accounts import service
+from rescueops.accounts.access import Principal, can_anywhere
+from rescueops.accounts.tables import TokenKind
+from rescueops.errors import PermissionDenied, Unauthenticated
+from rescueops.observability import request_id_var
+
+SESSION_COOKIE = "rescueops_session"
+API_PREFIX = "/api/"
+
+
+def client_ip(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+class AuthMiddleware(AbstractMiddleware):
+    """Sets ``scope["user"]`` to the calling Principal, or None; the guards decide what that allows."""
+
+    scopes = {"http"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal: Principal | None = None
+        path = scope.get("path", "")
+        if path.startswith(API_PREFIX):
+            authorization = _header(scope, b"authorization") or ""
+            scheme, _, secret = authorization.partition(" ")
+            if scheme.lower() == "bearer" and secret:
+                principal = await service.principal_for_token(secret.strip(), TokenKind.api)
+                if principal is None:
+                    scope["auth"] = "invalid"  # a token was sent but is unknown, expired or revoked
+        elif not path.startswith("/static/"):
+            secret = _cookie(scope, SESSION_COOKIE)
+            if secret:
+                principal = await service.principal_for_token(secret, TokenKind.session)
+        if principal is not None:
+            principal = dataclasses.replace(principal, ip=client_ip(scope), request_id=request_id_var.get())
+        scope["user"] = principal
+        await self.app(scope, receive, send)
+
+
+def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        if connection.scope.get("auth") == "invalid":
+            raise Unauthenticated(
+                "The bearer token is unknown, expired or revoked; log in again or ask for a new token.",
+                code="invalid_token",
+            )
+        raise Unauthenticated("Log in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token).")
+
+
+def requires(action: str):
+    """Guard: the caller holds ``action`` somewhere; the service then checks the record's scope."""
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        signed_in(connection, handler)
+        if not can_anywhere(connection.user, action):
+            raise PermissionDenied(f"Your roles do not allow '{action}'.")
+
+    return guard

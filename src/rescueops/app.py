@@ -1,0 +1,116 @@
+"""create_app(): plugins, routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import AsyncIterator
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from rescueops import health
+from rescueops.accounts.auth import AuthMiddleware
+from rescueops.accounts.pages import AccountPages
+from rescueops.accounts.routes import AuditController, AuthController, ServiceAccountController, UserController
+from rescueops.db import engine as db_engine
+from rescueops.db.migrations import ensure_migrated
+from rescueops.db.pagination import provide_page
+from rescueops.jobs import service as jobs
+from rescueops.observability import configure_logging, init_sentry
+from rescueops.orgs.pages import OrgPages
+from rescueops.orgs.routes import OrgController
+from rescueops.settings import Settings, get_settings
+from rescueops.web import i18n
+from rescueops.web.errors import EXCEPTION_HANDLERS
+from rescueops.web.middleware import RequestLogMiddleware
+from rescueops.web.pages import set_request_locale
+
+WEB = resources.files("rescueops.web")
+
+
+def _jinja() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(WEB / "templates")),
+        autoescape=select_autoescape(["html", "svg"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["pick"] = i18n.pick
+    return env
+
+
+def _lifespan(check_migrations: bool):
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        engine = db_engine.database()
+        await db_engine.prepare(engine)
+        try:
+            if check_migrations:
+                await ensure_migrated()
+            scheduler = jobs.start_scheduler()
+            try:
+                yield
+            finally:
+                scheduler.shutdown(wait=False)
+        finally:
+            await db_engine.release(engine)
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, *, check_migrations: bool = True) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    init_sentry(settings)
+    swagger = SwaggerRenderPlugin(
+        js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        standalone_preset_js_url="/static/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+        favicon="<link rel='icon' href='/static/favicon.svg' type='image/svg+xml'>",
+        path="/swagger",
+    )
+    return Litestar(
+        route_handlers=[
+            health.live,
+            health.ready,
+            AuthController,
+            UserController,
+            ServiceAccountController,
+            AuditController,
+            OrgController,
+            AccountPages,
+            OrgPages,
+            create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
+        ],
+        dependencies={"page": Provide(provide_page, sync_to_thread=False)},
+        middleware=[RequestLogMiddleware, AuthMiddleware],
+        before_request=set_request_locale,
+        exception_handlers=EXCEPTION_HANDLERS,
+        csrf_config=CSRFConfig(
+            secret=settings.resolved_secret_key(),
+            cookie_name="rescueops_csrf",
+            cookie_secure=settings.base_url.startswith("https://"),
+            # The API takes bearer tokens only (see accounts.auth), which a browser never sends on its own.
+            exclude=["/api/", "/health/", "/schema"],
+        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(_jinja())),
+        openapi_config=OpenAPIConfig(
+            title="RescueOps API",
+            version="1",
+            description="Red Cross emergency rescue teams: organisation, accounts and (in later releases) teams, "
+            "equipment, drills, deployments and grading. Authenticate with POST /api/v1/auth/token.",
+            path="/schema",
+            render_plugins=[swagger],
+        ),
+        lifespan=[_lifespan(check_migrations)],
+        logging_config=None,
+        debug=False,
+    )

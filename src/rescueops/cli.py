@@ -1,0 +1,318 @@
+"""`rescueops …`: serve, db, seed, users, service-accounts; `dev` is what `make run` calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from functools import wraps
+from typing import Any, Awaitable, Callable
+
+import click
+from pydantic import ValidationError
+
+from rescueops.accounts.schemas import ApiTokenCreate, GrantIn, ServiceAccountCreate, UserCreate
+from rescueops.accounts.tables import Role
+from rescueops.db.migrations import DatabaseNotMigrated, MigrationError
+from rescueops.errors import DomainError
+from rescueops.settings import SettingsError, get_settings
+
+os.environ.setdefault("PICCOLO_CONF", "rescueops.db.piccolo_conf")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _run(work: Awaitable[Any]) -> Any:
+    """Run a coroutine with the database prepared; turn known errors into a message and exit 2."""
+    from rescueops.db import engine
+
+    async def wrapped() -> Any:
+        db = engine.database()
+        await engine.prepare(db)
+        try:
+            return await work
+        finally:
+            await engine.release(db)
+
+    try:
+        return asyncio.run(wrapped())
+    except DomainError as error:
+        _fail(error.message)
+    except ValidationError as error:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors()))
+    except (SettingsError, DatabaseNotMigrated, MigrationError) as error:
+        _fail(str(error))
+    except OSError as error:  # the database server is not reachable
+        _fail(f"cannot reach the database ({error}); check RESCUEOPS_DATABASE_URL")
+
+
+def _migrated(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @wraps(fn)
+    async def checked(*args: Any, **kwargs: Any) -> Any:
+        from rescueops.db.migrations import ensure_migrated
+
+        await ensure_migrated()
+        return await fn(*args, **kwargs)
+
+    return checked
+
+
+@click.group()
+def main() -> None:
+    """RescueOps: operations and resources for Red Cross emergency rescue teams."""
+
+
+# --- db ------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--verbose", is_flag=True, help="Show Piccolo's progress output.")
+def db_upgrade(verbose: bool) -> None:
+    """Apply pending migrations (a no-op when up to date)."""
+    from rescueops.db.migrations import upgrade
+
+    applied = _run(upgrade(verbose=verbose))
+    click.echo(f"applied {len(applied)} migrations: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@db.command("status")
+def db_status() -> None:
+    """List pending migrations; exit 1 when there are some."""
+    from rescueops.db.migrations import pending_migrations
+
+    pending = _run(pending_migrations())
+    if pending:
+        click.echo("pending: " + ", ".join(pending))
+        sys.exit(1)
+    click.echo("database is up to date")
+
+
+# --- seed ----------------------------------------------------------------------------------
+
+
+@main.group()
+def seed() -> None:
+    """Reference and demo data."""
+
+
+@seed.command("reference")
+def seed_reference() -> None:
+    """Load the shipped organisation reference data (idempotent)."""
+    from rescueops.orgs import service
+
+    report = _run(_migrated(service.load_reference)())
+    click.echo(
+        f"reference data {report.version}: {report.units_added} units added, {report.units_updated} updated, "
+        f"{report.hubs_added} hubs added, {report.coverage_added} coverage entries added, {report.zones_added} zones added"
+    )
+
+
+@seed.command("demo")
+def seed_demo() -> None:
+    """Load the demo data set once (refused in production mode) and print its logins."""
+    from rescueops import demo
+
+    logins = _run(_migrated(demo.load_demo)(get_settings()))
+    _print_logins(logins)
+
+
+def _print_logins(logins: list[dict[str, str]]) -> None:
+    if not logins:
+        return
+    click.echo("Demo logins (also in var/demo-logins.json):")
+    for login in logins:
+        click.echo(f"  {login['username']:<10} {login['password']:<14} {login['role']} @ {login['scope']}")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def _scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--hub", "hub_code", help="Scope: the units a regional hub covers (northeast, east, central, west).")(fn)
+    return click.option("--unit", "unit_code", help="Scope: an org unit code and everything under it.")(fn)
+
+
+@main.group()
+def users() -> None:
+    """People's accounts and their roles."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Display name, e.g. 张三")
+@click.option("--unit", "home_unit_code", required=True, help="Home org unit code")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username: str, display_name: str, home_unit_code: str, password_stdin: bool) -> None:
+    """Create a person's account."""
+    from rescueops.accounts import service
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        _fail("no password: use --password-stdin, or run in a terminal to be asked")
+    user = _run(_migrated(service.create_user)(None, UserCreate(username=username, display_name=display_name, password=password, home_unit_code=home_unit_code)))
+    click.echo(f"created user #{user.id} {user.username}")
+
+
+@users.command("grant")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@_scope_options
+def users_grant(username: str, role: str, unit_code: str | None, hub_code: str | None) -> None:
+    """Grant ROLE over --unit CODE or --hub CODE."""
+    from rescueops.accounts import service
+
+    async def grant() -> Any:
+        grant = GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code)
+        return await service.grant_role(None, await service.find_user_id(username), grant)
+
+    user = _run(_migrated(grant)())
+    click.echo(f"{user.username}: " + ", ".join(f"{g.role.value}@{g.unit_code or 'hub:' + g.hub_code}" for g in user.grants))
+
+
+@users.command("revoke")
+@click.argument("username")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@_scope_options
+def users_revoke(username: str, role: str, unit_code: str | None, hub_code: str | None) -> None:
+    """Revoke ROLE over --unit CODE or --hub CODE."""
+    from rescueops.accounts import service
+
+    async def revoke() -> Any:
+        user_id, assignment_id = await service.find_assignment(username, GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code))
+        return await service.revoke_role(None, user_id, assignment_id)
+
+    user = _run(_migrated(revoke)())
+    click.echo(f"{user.username}: " + (", ".join(f"{g.role.value}@{g.unit_code or 'hub:' + g.hub_code}" for g in user.grants) or "no roles"))
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Lift a login lockout."""
+    from rescueops.accounts import service
+
+    _run(_migrated(service.unlock)(None, username))
+    click.echo(f"{username} unlocked")
+
+
+# --- service accounts ----------------------------------------------------------------------
+
+
+@main.group("service-accounts")
+def service_accounts() -> None:
+    """Accounts for other systems (120 dispatch, the national Red Cross dispatch system)."""
+
+
+@service_accounts.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True)
+@click.option("--unit", "home_unit_code", required=True)
+def service_accounts_create(username: str, display_name: str, home_unit_code: str) -> None:
+    """Create a service account; give it roles with `users grant`."""
+    from rescueops.accounts import service
+
+    user = _run(_migrated(service.create_service_account)(None, ServiceAccountCreate(username=username, display_name=display_name, home_unit_code=home_unit_code)))
+    click.echo(f"created service account #{user.id} {user.username}")
+
+
+@service_accounts.command("token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for")
+@click.option("--days", type=int, default=365, show_default=True, help="Validity in days")
+def service_accounts_token(username: str, name: str, days: int) -> None:
+    """Issue an API token and print it (shown once)."""
+    from rescueops.accounts import service
+
+    async def issue() -> Any:
+        return await service.create_api_token(None, await service.find_user_id(username), ApiTokenCreate(name=name, expires_in_days=days))
+
+    token = _run(_migrated(issue)())
+    click.echo(token.token)
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web server (refuses to start on a database that is not migrated)."""
+    import uvicorn
+
+    from rescueops.db.migrations import pending_migrations
+
+    try:
+        get_settings().resolved_secret_key()
+    except SettingsError as error:
+        _fail(str(error))
+    pending = _run(pending_migrations())
+    if pending:
+        _fail(str(DatabaseNotMigrated(pending)))
+    uvicorn.run("rescueops.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True, log_config=None)
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Only check the database is reachable and migrated (for health checks).")
+def worker(check: bool) -> None:
+    """Background process: runs the scheduled jobs until SIGTERM or Ctrl-C."""
+    import signal
+
+    from rescueops.db.migrations import ensure_migrated
+    from rescueops.jobs import service as jobs
+
+    async def work() -> None:
+        await ensure_migrated()
+        if check:
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        scheduler = jobs.start_scheduler()
+        click.echo(f"worker running {len(jobs.JOBS)} scheduled jobs; stop with SIGTERM or Ctrl-C")
+        await stop.wait()
+        scheduler.shutdown(wait=True)
+        click.echo("worker stopped")
+
+    _run(work())
+    if check:
+        click.echo("ok")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_context
+def dev(ctx: click.Context, host: str, port: int) -> None:
+    """Migrate, load reference data (and demo data on the first run), print logins, serve."""
+    from rescueops import demo
+    from rescueops.db.migrations import upgrade
+    from rescueops.orgs import service
+
+    settings = get_settings()
+
+    async def prepare() -> list[dict[str, str]]:
+        await upgrade()
+        await service.load_reference()
+        if settings.production:
+            return []
+        return await demo.load_demo(settings)
+
+    logins = _run(prepare())
+    click.echo(f"\nRescueOps is starting on http://{host}:{port}  (database: {settings.resolved_database_url})")
+    _print_logins(logins)
+    click.echo("")
+    ctx.invoke(serve, host=host, port=port, workers=1)

@@ -1,0 +1,36 @@
+"""List endpoints: limit/offset pages with a total and a stable order."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from litestar.params import Parameter
+from pydantic import BaseModel
+
+T = TypeVar("T")
+
+MAX_LIMIT = 200
+
+
+class PageParams(BaseModel):
+    limit: int = 50
+    offset: int = 0
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, items: list[T], total: int, params: PageParams) -> "Page[T]":
+        return cls(items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+def provide_page(
+    limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT, description=f"Page size, 1–{MAX_LIMIT}"),
+    offset: int = Parameter(default=0, ge=0, description="Rows to skip"),
+) -> PageParams:
+    """Litestar dependency ``page``: the limit/offset query parameters of every list endpoint."""
+    return PageParams(limit=limit, offset=offset)

@@ -1,0 +1,36 @@
+"""Materialised org paths ("/150000/150400/150426/") and the "everything under X" query.
+
+A unit's subtree is the index range ``[path, path with its last "/" raised to "0")``: every
+descendant path starts with ``path`` and "0" is the character after "/". The range is exact
+only under byte-wise ordering: SQLite compares BINARY by default, and on PostgreSQL each
+path column is given ``COLLATE "C"`` by its migration (``binary_collation``), whatever the
+database's locale.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import Column
+from piccolo.columns.combination import Where
+from piccolo.engine.finder import engine_finder
+from piccolo.table import Table
+
+
+def child_path(parent_path: str | None, code: str) -> str:
+    return f"{parent_path or '/'}{code}/"
+
+
+def is_under(path: str, ancestor_path: str) -> bool:
+    return path.startswith(ancestor_path)
+
+
+def under(column: Column, ancestor_path: str) -> Where:
+    """``column`` holds a path inside ``ancestor_path``'s subtree (the ancestor included)."""
+    upper = ancestor_path[:-1] + "0"
+    return (column >= ancestor_path) & (column < upper)
+
+
+async def binary_collation(table: str, column: str, length: int = 512) -> None:
+    """Migration step: make a path column compare byte-wise on PostgreSQL (SQLite already does)."""
+    engine = engine_finder()
+    if engine is not None and engine.engine_type == "postgres":
+        await Table.raw(f'ALTER TABLE {table} ALTER COLUMN {column} TYPE varchar({length}) COLLATE "C"')

@@ -1,0 +1,453 @@
+"""The organisation tree: units, regional hubs and their coverage, cooperation zones, reference data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any
+
+import yaml
+from piccolo.columns.combination import Where
+from pydantic import ValidationError
+
+from rescueops.accounts import service as accounts
+from rescueops.accounts.access import Principal, authorize
+from rescueops.db import write_transaction
+from rescueops.db.pagination import PageParams
+from rescueops.db.paths import child_path, under
+from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
+from rescueops.orgs.schemas import (
+    CoverageOut,
+    CoverageUpdate,
+    HubOut,
+    OrgUnitCreate,
+    OrgUnitOut,
+    OrgUnitUpdate,
+    ReferenceFile,
+    ReferenceReport,
+    UnitRef,
+    ZoneOut,
+)
+from rescueops.orgs.tables import (
+    CooperationZone,
+    CooperationZoneMember,
+    Hub,
+    HubCoverage,
+    OrgKind,
+    OrgUnit,
+    ReferenceLoad,
+)
+
+REFERENCE_NAME = "inner_mongolia"
+TOP_LEVEL_KINDS = {OrgKind.region, OrgKind.partner_province}
+
+_UNIT_COLUMNS = (
+    OrgUnit.code,
+    OrgUnit.kind,
+    OrgUnit.parent.code.as_alias("parent_code"),
+    OrgUnit.path,
+    OrgUnit.depth,
+    OrgUnit.name_zh,
+    OrgUnit.name_en,
+    OrgUnit.lat,
+    OrgUnit.lon,
+    OrgUnit.population_2020,
+)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- units ---------------------------------------------------------------------------------
+
+
+async def get_unit(code: str) -> OrgUnitOut:
+    row = await OrgUnit.select(*_UNIT_COLUMNS).where(OrgUnit.code == code).first()
+    if row is None:
+        raise NotFound(f"No organisation unit with code '{code}'.")
+    return OrgUnitOut.model_validate(row)
+
+
+async def units_by_code(codes: list[str]) -> dict[str, OrgUnitOut]:
+    if not codes:
+        return {}
+    rows = await OrgUnit.select(*_UNIT_COLUMNS).where(OrgUnit.code.is_in(list(codes)))
+    return {row["code"]: OrgUnitOut.model_validate(row) for row in rows}
+
+
+async def list_units(
+    page: PageParams,
+    *,
+    kind: OrgKind | None = None,
+    parent: str | None = None,
+    under_code: str | None = None,
+    q: str | None = None,
+) -> tuple[list[OrgUnitOut], int]:
+    conditions: list[Where] = []
+    if kind:
+        conditions.append(OrgUnit.kind == kind.value)
+    if parent:
+        conditions.append(OrgUnit.parent.code == parent)
+    if under_code:
+        conditions.append(under(OrgUnit.path, (await get_unit(under_code)).path))
+    if q:
+        pattern = f"%{q.strip()}%"
+        conditions.append(OrgUnit.name_zh.ilike(pattern) | OrgUnit.name_en.ilike(pattern) | OrgUnit.code.ilike(pattern))
+    select = OrgUnit.select(*_UNIT_COLUMNS).order_by(OrgUnit.path).limit(page.limit).offset(page.offset)
+    count = OrgUnit.count()
+    for condition in conditions:
+        select = select.where(condition)
+        count = count.where(condition)
+    rows = await select
+    return [OrgUnitOut.model_validate(row) for row in rows], await count
+
+
+async def subtree(code: str) -> list[OrgUnitOut]:
+    """The unit and everything under it, in path order (parents before children)."""
+    root = await get_unit(code)
+    rows = await OrgUnit.select(*_UNIT_COLUMNS).where(under(OrgUnit.path, root.path)).order_by(OrgUnit.path)
+    return [OrgUnitOut.model_validate(row) for row in rows]
+
+
+async def all_units() -> list[OrgUnitOut]:
+    rows = await OrgUnit.select(*_UNIT_COLUMNS).order_by(OrgUnit.path)
+    return [OrgUnitOut.model_validate(row) for row in rows]
+
+
+async def ancestors(unit: OrgUnitOut) -> list[OrgUnitOut]:
+    codes = [code for code in unit.path.strip("/").split("/")[:-1]]
+    found = await units_by_code(codes)
+    return [found[code] for code in codes if code in found]
+
+
+def _check_parent_kind(kind: OrgKind, parent: OrgUnitOut | None) -> None:
+    if kind in TOP_LEVEL_KINDS:
+        if parent is not None:
+            raise field_error("parent_code", f"a {kind.value} has no parent unit")
+        return
+    if parent is None:
+        raise field_error("parent_code", f"a {kind.value} needs a parent unit")
+    allowed = {
+        OrgKind.league: {OrgKind.region},
+        OrgKind.county: {OrgKind.league},
+        OrgKind.depot: {OrgKind.region, OrgKind.league, OrgKind.county},
+    }[kind]
+    if parent.kind not in allowed:
+        names = " or ".join(sorted(k.value for k in allowed))
+        raise field_error("parent_code", f"a {kind.value} must sit under a {names}, not a {parent.kind.value}")
+
+
+async def create_unit(principal: Principal | None, data: OrgUnitCreate) -> OrgUnitOut:
+    """Create a unit; ``principal`` None is the local command line or a seed, trusted as a whole."""
+    parent = await get_unit(data.parent_code) if data.parent_code else None
+    _check_parent_kind(data.kind, parent)
+    path = child_path(parent.path if parent else None, data.code)
+    if principal is not None:
+        authorize(principal, "orgs.manage", path)
+    async with write_transaction():
+        if await OrgUnit.exists().where(OrgUnit.code == data.code):
+            raise Conflict(f"An organisation unit with code '{data.code}' already exists.", code="duplicate_code")
+        parent_id = None
+        if parent:
+            parent_id = (await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == parent.code).first())["id"]
+        await OrgUnit.insert(
+            OrgUnit(
+                code=data.code,
+                kind=data.kind.value,
+                parent=parent_id,
+                path=path,
+                depth=path.count("/") - 2,
+                name_zh=data.name_zh,
+                name_en=data.name_en,
+                lat=data.lat,
+                lon=data.lon,
+            )
+        )
+        await accounts.record_audit(
+            principal, "orgs.unit.create", "org_unit", data.code, path, data.model_dump(mode="json")
+        )
+    return await get_unit(data.code)
+
+
+async def update_unit(principal: Principal, code: str, data: OrgUnitUpdate) -> OrgUnitOut:
+    unit = await get_unit(code)
+    authorize(principal, "orgs.manage", unit.path)
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput("Nothing to change: send at least one of name_zh, name_en, lat, lon.")
+    before = {key: getattr(unit, key) for key in changes}
+    async with write_transaction():
+        await OrgUnit.update(changes).where(OrgUnit.code == code)
+        await accounts.record_audit(
+            principal, "orgs.unit.update", "org_unit", code, unit.path, {"before": before, "after": changes}
+        )
+    return await get_unit(code)
+
+
+# --- hubs and zones ------------------------------------------------------------------------
+
+
+def _ref(row: dict[str, Any], prefix: str) -> UnitRef:
+    return UnitRef(
+        code=row[f"{prefix}_code"], name_zh=row[f"{prefix}_name_zh"], name_en=row[f"{prefix}_name_en"], kind=row[f"{prefix}_kind"]
+    )
+
+
+async def list_hubs() -> list[HubOut]:
+    hubs = await Hub.select(
+        Hub.id,
+        Hub.code,
+        Hub.name_zh,
+        Hub.name_en,
+        Hub.region_zh,
+        Hub.region_en,
+        Hub.colour,
+        Hub.hub_city.code.as_alias("city_code"),
+        Hub.hub_city.name_zh.as_alias("city_name_zh"),
+        Hub.hub_city.name_en.as_alias("city_name_en"),
+        Hub.hub_city.kind.as_alias("city_kind"),
+    ).order_by(Hub.id)
+    coverage = await HubCoverage.select(
+        HubCoverage.hub,
+        HubCoverage.role,
+        HubCoverage.default_split,
+        HubCoverage.unit.code.as_alias("unit_code"),
+        HubCoverage.unit.name_zh.as_alias("unit_name_zh"),
+        HubCoverage.unit.name_en.as_alias("unit_name_en"),
+        HubCoverage.unit.kind.as_alias("unit_kind"),
+        HubCoverage.unit.parent.code.as_alias("league_code"),
+        HubCoverage.unit.parent.name_zh.as_alias("league_name_zh"),
+        HubCoverage.unit.parent.name_en.as_alias("league_name_en"),
+        HubCoverage.unit.parent.kind.as_alias("league_kind"),
+    ).order_by(HubCoverage.unit.path)
+    by_hub: dict[int, list[CoverageOut]] = {}
+    for row in coverage:
+        league = _ref(row, "league") if row["league_kind"] == OrgKind.league.value else None
+        by_hub.setdefault(row["hub"], []).append(
+            CoverageOut(unit=_ref(row, "unit"), league=league, role=row["role"], default_split=row["default_split"])
+        )
+    return [
+        HubOut(
+            code=hub["code"],
+            name_zh=hub["name_zh"],
+            name_en=hub["name_en"],
+            region_zh=hub["region_zh"],
+            region_en=hub["region_en"],
+            colour=hub["colour"],
+            hub_city=_ref(hub, "city"),
+            coverage=by_hub.get(hub["id"], []),
+        )
+        for hub in hubs
+    ]
+
+
+async def get_hub(code: str) -> HubOut:
+    for hub in await list_hubs():
+        if hub.code == code:
+            return hub
+    raise NotFound(f"No regional hub with code '{code}'.")
+
+
+async def hub_paths() -> dict[str, tuple[str, ...]]:
+    """Each hub's scope as org paths: the units it covers (and what lies under them)."""
+    rows = await HubCoverage.select(HubCoverage.hub.code.as_alias("hub_code"), HubCoverage.unit.path.as_alias("path"))
+    paths: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        paths[row["hub_code"]] = (*paths.get(row["hub_code"], ()), row["path"])
+    return paths
+
+
+async def hubs_covering(unit: OrgUnitOut) -> list[tuple[HubOut, CoverageOut]]:
+    """Hubs whose coverage includes the unit, directly or through an ancestor or descendant."""
+    found = []
+    for hub in await list_hubs():
+        for entry in hub.coverage:
+            if entry.unit.code in unit.path.split("/") or (entry.league and entry.league.code == unit.code):
+                found.append((hub, entry))
+                break
+    return found
+
+
+async def set_coverage(principal: Principal, hub_code: str, update: CoverageUpdate) -> HubOut:
+    """Replace a hub's coverage (e.g. move a Xilingol banner from the east half to the west)."""
+    authorize(principal, "hubs.manage", "/")
+    hub = await get_hub(hub_code)
+    codes = [entry.unit_code for entry in update.coverage]
+    duplicates = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicates:
+        raise field_error("coverage", f"units listed twice: {', '.join(duplicates)}")
+    units = await units_by_code(codes)
+    missing = [code for code in codes if code not in units]
+    if missing:
+        raise field_error("coverage", f"unknown unit codes: {', '.join(missing)}")
+    wrong_kind = [code for code in codes if units[code].kind not in (OrgKind.league, OrgKind.county)]
+    if wrong_kind:
+        raise field_error("coverage", f"a hub covers leagues and counties only, not: {', '.join(wrong_kind)}")
+    hub_id = (await Hub.select(Hub.id).where(Hub.code == hub_code).first())["id"]
+    unit_ids = {
+        row["code"]: row["id"] for row in await OrgUnit.select(OrgUnit.id, OrgUnit.code).where(OrgUnit.code.is_in(codes))
+    }
+    async with write_transaction():
+        await HubCoverage.delete().where(HubCoverage.hub == hub_id)
+        await HubCoverage.insert(
+            *[HubCoverage(hub=hub_id, unit=unit_ids[entry.unit_code], role=entry.role.value) for entry in update.coverage]
+        )
+        await accounts.record_audit(
+            principal,
+            "orgs.hub.coverage",
+            "hub",
+            hub_code,
+            "/",
+            {
+                "reason": update.reason,
+                "before": [(c.unit.code, c.role.value) for c in hub.coverage],
+                "after": [(e.unit_code, e.role.value) for e in update.coverage],
+            },
+        )
+    return await get_hub(hub_code)
+
+
+async def list_zones() -> list[ZoneOut]:
+    zones = await CooperationZone.select().order_by(CooperationZone.code)
+    members = await CooperationZoneMember.select(
+        CooperationZoneMember.zone,
+        CooperationZoneMember.unit.code.as_alias("unit_code"),
+        CooperationZoneMember.unit.name_zh.as_alias("unit_name_zh"),
+        CooperationZoneMember.unit.name_en.as_alias("unit_name_en"),
+        CooperationZoneMember.unit.kind.as_alias("unit_kind"),
+    ).order_by(CooperationZoneMember.unit.code)
+    return [
+        ZoneOut(
+            code=zone["code"],
+            name_zh=zone["name_zh"],
+            name_en=zone["name_en"],
+            members=[_ref(m, "unit") for m in members if m["zone"] == zone["id"]],
+        )
+        for zone in zones
+    ]
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+def read_reference(text: str | None = None) -> ReferenceFile:
+    """The shipped reference file, validated (or ``text`` in the same format)."""
+    if text is None:
+        text = resources.files("rescueops.orgs").joinpath(f"reference/{REFERENCE_NAME}.yaml").read_text("utf-8")
+    try:
+        return ReferenceFile.model_validate(yaml.safe_load(text))
+    except ValidationError as error:
+        raise InvalidInput(f"reference data is invalid: {error}") from error
+
+
+def _check_reference(ref: ReferenceFile) -> None:
+    seen: set[str] = set()
+    for unit in ref.units:
+        if unit.code in seen:
+            raise InvalidInput(f"reference data: unit {unit.code} appears twice")
+        if unit.parent is not None and unit.parent not in seen:
+            raise InvalidInput(f"reference data: unit {unit.code} comes before its parent {unit.parent}")
+        seen.add(unit.code)
+    for hub in ref.hubs:
+        for code in [hub.hub_city, *(c.unit for c in hub.coverage)]:
+            if code not in seen:
+                raise InvalidInput(f"reference data: hub {hub.code} names unknown unit {code}")
+    for zone in ref.zones:
+        for code in zone.members:
+            if code not in seen:
+                raise InvalidInput(f"reference data: zone {zone.code} names unknown unit {code}")
+
+
+async def load_reference(ref: ReferenceFile | None = None) -> ReferenceReport:
+    """Load the reference data idempotently.
+
+    Units, hubs and zones are inserted or brought up to date. A hub's coverage is written only
+    while the hub has none, so an administrator's edits (the east/west splits) survive reloads.
+    """
+    ref = ref or read_reference()
+    _check_reference(ref)
+    report = ReferenceReport(
+        version=ref.version, units_added=0, units_updated=0, hubs_added=0, coverage_added=0, zones_added=0
+    )
+    async with write_transaction():
+        existing = {row["code"]: row for row in await OrgUnit.select()}
+        ids = {code: row["id"] for code, row in existing.items()}
+        paths = {code: row["path"] for code, row in existing.items()}
+        for unit in ref.units:
+            path = child_path(paths[unit.parent] if unit.parent else None, unit.code)
+            values = {
+                "kind": unit.kind.value,
+                "parent": ids[unit.parent] if unit.parent else None,
+                "path": path,
+                "depth": path.count("/") - 2,
+                "name_zh": unit.name_zh,
+                "name_en": unit.name_en,
+                "lat": unit.lat,
+                "lon": unit.lon,
+                "population_2020": unit.population_2020,
+                "from_reference": True,
+            }
+            row = existing.get(unit.code)
+            if row is None:
+                inserted = await OrgUnit.insert(OrgUnit(code=unit.code, **values)).returning(OrgUnit.id)
+                ids[unit.code] = inserted[0]["id"]
+                report.units_added += 1
+            elif any(row[key] != value for key, value in values.items()):
+                await OrgUnit.update(values).where(OrgUnit.id == row["id"])
+                report.units_updated += 1
+            paths[unit.code] = path
+
+        hub_ids = {row["code"]: row["id"] for row in await Hub.select(Hub.id, Hub.code)}
+        covered = {row["hub"] for row in await HubCoverage.select(HubCoverage.hub)}
+        for hub in ref.hubs:
+            values = {
+                "name_zh": hub.name_zh,
+                "name_en": hub.name_en,
+                "region_zh": hub.region_zh,
+                "region_en": hub.region_en,
+                "hub_city": ids[hub.hub_city],
+                "colour": hub.colour,
+            }
+            if hub.code in hub_ids:
+                await Hub.update(values).where(Hub.id == hub_ids[hub.code])
+            else:
+                inserted = await Hub.insert(Hub(code=hub.code, **values)).returning(Hub.id)
+                hub_ids[hub.code] = inserted[0]["id"]
+                report.hubs_added += 1
+            if hub_ids[hub.code] not in covered:
+                await HubCoverage.insert(
+                    *[
+                        HubCoverage(hub=hub_ids[hub.code], unit=ids[c.unit], role=c.role.value, default_split=c.default_split)
+                        for c in hub.coverage
+                    ]
+                )
+                report.coverage_added += len(hub.coverage)
+
+        zone_ids = {row["code"]: row["id"] for row in await CooperationZone.select(CooperationZone.id, CooperationZone.code)}
+        members = {(row["zone"], row["unit"]) for row in await CooperationZoneMember.select()}
+        for zone in ref.zones:
+            if zone.code in zone_ids:
+                await CooperationZone.update({"name_zh": zone.name_zh, "name_en": zone.name_en}).where(
+                    CooperationZone.id == zone_ids[zone.code]
+                )
+            else:
+                inserted = await CooperationZone.insert(
+                    CooperationZone(code=zone.code, name_zh=zone.name_zh, name_en=zone.name_en)
+                ).returning(CooperationZone.id)
+                zone_ids[zone.code] = inserted[0]["id"]
+                report.zones_added += 1
+            new_members = [code for code in zone.members if (zone_ids[zone.code], ids[code]) not in members]
+            if new_members:
+                await CooperationZoneMember.insert(
+                    *[CooperationZoneMember(zone=zone_ids[zone.code], unit=ids[code]) for code in new_members]
+                )
+
+        loaded = await ReferenceLoad.select().where(ReferenceLoad.name == REFERENCE_NAME).first()
+        if loaded is None:
+            await ReferenceLoad.insert(ReferenceLoad(name=REFERENCE_NAME, version=ref.version, loaded_at=_now()))
+        else:
+            await ReferenceLoad.update({"version": ref.version, "loaded_at": _now()}).where(
+                ReferenceLoad.name == REFERENCE_NAME
+            )
+    return report

@@ -1,0 +1,120 @@
+"""Every endpoint × every role × a record inside and outside the role's scope: allow or deny.
+
+Scopes: the league supervisor holds Chifeng (150400), the county roles hold Wengniute Banner
+(150426, in Chifeng), the hub coordinator holds the east hub (Chifeng, Tongliao, Hinggan,
+eastern Xilingol). "In" records sit in Wengniute; "out" records sit in Donghe District of
+Baotou (150202), which none of them covers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import bearer
+
+IN_UNIT, OUT_UNIT = "150426", "150202"
+ROLES = [
+    "anonymous", "admin", "region_coordinator", "hub_coordinator", "league_supervisor",
+    "county_officer", "logistics", "captain", "deputy_captain", "member",
+]
+SCOPE = {
+    "admin": {"unit": "150000"},
+    "region_coordinator": {"unit": "150000"},
+    "hub_coordinator": {"hub": "east"},
+    "league_supervisor": {"unit": "150400"},
+}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    path: str  # {unit} and {user} are filled with the in- or out-of-scope record
+    body: Callable[[str], Any] | None
+    expect: dict[str, tuple[int, int]]  # role -> (status in scope, status out of scope)
+
+
+def everyone(status: int) -> dict[str, tuple[int, int]]:
+    return {role: (status, status) for role in ROLES if role != "anonymous"}
+
+
+def only(allowed: dict[str, tuple[int, int]], denied: int = 403) -> dict[str, tuple[int, int]]:
+    return {role: allowed.get(role, (denied, denied)) for role in ROLES if role != "anonymous"}
+
+
+def _code() -> str:
+    return f"T{uuid.uuid4().hex[:8]}"
+
+
+ENDPOINTS = [
+    Endpoint("list units", "GET", "/api/v1/orgs/units?under={unit}", None, everyone(200)),
+    Endpoint("get unit", "GET", "/api/v1/orgs/units/{unit}", None, everyone(200)),
+    Endpoint("list hubs", "GET", "/api/v1/orgs/hubs", None, everyone(200)),
+    Endpoint("list zones", "GET", "/api/v1/orgs/zones", None, everyone(200)),
+    Endpoint(
+        "create unit", "POST", "/api/v1/orgs/units",
+        lambda unit: {"code": _code(), "kind": "depot", "parent_code": unit, "name_zh": "储备库", "name_en": "Depot"},
+        only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 403)}),
+    ),
+    Endpoint(
+        "update unit", "PATCH", "/api/v1/orgs/units/{unit}", lambda unit: {"lat": 42.5},
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "league_supervisor": (200, 403)}),
+    ),
+    Endpoint(
+        "edit hub coverage", "PUT", "/api/v1/orgs/hubs/east/coverage",
+        lambda unit: {"coverage": [{"unit_code": "150400", "role": "primary"}], "reason": "test"},
+        only({"admin": (200, 200), "region_coordinator": (200, 200)}),
+    ),
+    Endpoint(
+        "list users", "GET", "/api/v1/users", None,
+        only({r: (200, 200) for r in ("admin", "region_coordinator", "hub_coordinator", "league_supervisor", "county_officer")}),
+    ),
+    Endpoint(
+        "get user", "GET", "/api/v1/users/{user}", None,
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "hub_coordinator": (200, 404),
+              "league_supervisor": (200, 404), "county_officer": (200, 404)}),
+    ),
+    Endpoint(
+        "create user", "POST", "/api/v1/users",
+        lambda unit: {"username": f"u{uuid.uuid4().hex[:8]}", "display_name": "新队员", "password": "long enough pw", "home_unit_code": unit},
+        only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 403), "county_officer": (201, 403)}),
+    ),
+    Endpoint(
+        "grant role", "POST", "/api/v1/users/{user}/roles", lambda unit: {"role": "member", "unit_code": unit},
+        only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 404), "county_officer": (201, 404)}),
+    ),
+    Endpoint(
+        "read audit log", "GET", "/api/v1/audit", None,
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "league_supervisor": (200, 200)}),
+    ),
+    Endpoint(
+        "create service account", "POST", "/api/v1/service-accounts",
+        lambda unit: {"username": f"svc{uuid.uuid4().hex[:6]}", "display_name": "120 调度", "home_unit_code": unit},
+        only({"admin": (201, 201)}),
+    ),
+    Endpoint("who am I", "GET", "/api/v1/auth/me", None, everyone(200)),
+]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("role", ROLES)
+async def test_access(client, make_user, endpoint: Endpoint, role: str) -> None:
+    in_user, _ = await make_user(None, unit=IN_UNIT)
+    out_user, _ = await make_user(None, unit=OUT_UNIT)
+    headers = {}
+    if role != "anonymous":
+        scope = SCOPE.get(role, {"unit": IN_UNIT})
+        _, token = await make_user(role, **scope)
+        headers = bearer(token)
+    for where, unit, user in (("in", IN_UNIT, in_user), ("out", OUT_UNIT, out_user)):
+        path = endpoint.path.format(unit=unit, user=user)
+        body = endpoint.body(unit) if endpoint.body else None
+        response = await client.request(endpoint.method, path, json=body, headers=headers)
+        expected = 401 if role == "anonymous" else endpoint.expect[role][0 if where == "in" else 1]
+        assert response.status_code == expected, f"{role} {where}-of-scope {endpoint.method} {path}: {response.text}"
+        if expected >= 400:
+            assert response.json()["code"] in {"not_authenticated", "forbidden", "not_found"}

@@ -1,0 +1,183 @@
+"""Test set-up: one real database per run, SQLite or PostgreSQL (``--engine``), migrated once.
+
+Each test starts from the reference data alone: every table is emptied and the reference
+file loaded again. Nothing here mocks a database; PostgreSQL is the real server on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ADMIN_DSN = os.environ.get("RESCUEOPS_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=["sqlite", "postgres"],
+        default=os.environ.get("RESCUEOPS_TEST_ENGINE", "sqlite"),
+        help="database engine the suite runs against",
+    )
+
+
+async def _postgres(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def postgres_url(database: str) -> str:
+    return POSTGRES_ADMIN_DSN.rsplit("/", 1)[0] + "/" + database
+
+
+def create_postgres_database(prefix: str = "rescueops_test") -> str:
+    """A new empty database on the real server; fails loudly when the server is not there."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncio.TimeoutError) as error:
+        pytest.exit(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {error}", returncode=3)
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    asyncio.run(_postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Environment first: the settings and the Piccolo engine are read once, on first import.
+    work = Path(tempfile.mkdtemp(prefix="rescueops-test-"))
+    config._rescueops_work = work  # type: ignore[attr-defined]
+    os.environ["RESCUEOPS_VAR_DIR"] = str(work / "var")
+    os.environ["PICCOLO_CONF"] = "rescueops.db.piccolo_conf"
+    os.environ["RESCUEOPS_LOG_FORMAT"] = "console"
+    os.environ["RESCUEOPS_LOG_LEVEL"] = "WARNING"
+    os.environ["RESCUEOPS_ARGON2_TIME_COST"] = "1"
+    os.environ["RESCUEOPS_ARGON2_MEMORY_KIB"] = "1024"
+    os.environ.pop("RESCUEOPS_AMQP_URL", None)
+    os.environ.pop("RESCUEOPS_SENTRY_DSN", None)
+    os.environ["RESCUEOPS_ENV"] = "development"
+    if config.getoption("--engine") == "postgres":
+        name = create_postgres_database()
+        config._rescueops_pg = name  # type: ignore[attr-defined]
+        os.environ["RESCUEOPS_DATABASE_URL"] = postgres_url(name)
+    else:
+        os.environ["RESCUEOPS_DATABASE_URL"] = f"sqlite:///{work / 'test.db'}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = getattr(config, "_rescueops_pg", None)
+    if name:
+        drop_postgres_database(name)
+    work = getattr(config, "_rescueops_work", None)
+    if work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"rescueops database: {os.environ.get('RESCUEOPS_DATABASE_URL')}"
+
+
+@pytest.fixture(scope="session")
+def engine_name(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.getoption("--engine")
+
+
+@pytest.fixture(scope="session")
+async def migrated():
+    from rescueops.db import engine
+    from rescueops.db.migrations import upgrade
+
+    db = engine.database()
+    await engine.prepare(db)
+    await upgrade()
+    yield
+    await engine.release(db)
+
+
+async def _empty_all_tables() -> None:
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.table import sort_table_classes
+
+    from rescueops.db.piccolo_conf import APP_REGISTRY
+
+    tables = [t for t in APP_REGISTRY.get_table_classes() if t is not Migration]
+    # Children before parents, so foreign keys never block a delete.
+    for table in reversed(sort_table_classes(tables)):
+        await table.delete(force=True)
+
+
+@pytest.fixture
+async def db(migrated):
+    """A database holding the reference data and nothing else."""
+    from rescueops.orgs import service
+
+    await _empty_all_tables()
+    await service.load_reference()
+    yield
+
+
+@pytest.fixture(scope="session")
+async def app(migrated):
+    from rescueops.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+async def client(app, db):
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        yield client
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a user holding one role over a unit or a hub; returns (user id, API bearer token)."""
+    from datetime import timedelta
+
+    from rescueops.accounts import service
+    from rescueops.accounts.schemas import GrantIn, UserCreate
+    from rescueops.accounts.tables import Role, TokenKind
+
+    async def make(role: str | None, *, unit: str = "150000", hub: str | None = None, username: str | None = None,
+                   home: str | None = None, password: str = "correct horse battery") -> tuple[int, str]:
+        username = username or f"{role or 'nobody'}-{uuid.uuid4().hex[:6]}"
+        user = await service.create_user(
+            None, UserCreate(username=username, display_name=username, password=password, home_unit_code=home or unit)
+        )
+        if role:
+            scope = {"hub_code": hub} if hub else {"unit_code": unit}
+            await service.grant_role(None, user.id, GrantIn(role=Role(role), **scope))
+        token, _, _ = await service.issue_token(user.id, TokenKind.api, ttl=timedelta(hours=1))
+        return user.id, token
+
+    return make
+
+
+@pytest.fixture
+def make_principal(make_user):
+    """A Principal as the app would load it for a user holding one role."""
+    from rescueops.accounts import service
+
+    async def make(role: str, **scope) -> object:
+        user_id, _ = await make_user(role, **scope)
+        return await service.load_principal(user_id)
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

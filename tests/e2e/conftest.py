@@ -1,0 +1,83 @@
+"""A real server (``rescueops serve`` on its own SQLite file) and a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "e2e password 2026"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+    subprocess.run([sys.executable, "-m", "rescueops", *args], env=env, input=stdin, text=True, check=True,
+                   capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def server():
+    work = Path(tempfile.mkdtemp(prefix="rescueops-e2e-"))
+    env = {
+        **os.environ,
+        "RESCUEOPS_DATABASE_URL": f"sqlite:///{work / 'e2e.db'}",
+        "RESCUEOPS_VAR_DIR": str(work / "var"),
+        "RESCUEOPS_LOG_LEVEL": "WARNING",
+    }
+    _run(env, "db", "upgrade")
+    _run(env, "seed", "reference")
+    _run(env, "users", "create", "chifeng", "--name", "赤峰市红十字会 张监管", "--unit", "150400", "--password-stdin", stdin=PASSWORD + "\n")
+    _run(env, "users", "grant", "chifeng", "league_supervisor", "--unit", "150400")
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "rescueops", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/health/ready", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("chromium and chromedriver are needed: run tests/e2e/install-browser.sh")
+    profile = tempfile.mkdtemp(prefix="rescueops-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 f"--user-data-dir={profile}", "--window-size=1280,1000", "--lang=zh-CN"):
+        options.add_argument(flag)
+    driver_ = webdriver.Chrome(service=Service(driver), options=options)
+    driver_.set_page_load_timeout(30)
+    yield driver_
+    driver_.quit()
+    shutil.rmtree(profile, ignore_errors=True)
