@@ -46,7 +46,7 @@ def create_postgres_database(prefix: str = "rescueops_test") -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_postgres(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError) as error:
+    except (TimeoutError, OSError) as error:
         pytest.exit(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {error}", returncode=3)
     return name
 
@@ -107,15 +107,20 @@ async def migrated():
 
 
 async def _empty_all_tables() -> None:
-    from piccolo.apps.migrations.tables import Migration
+    from piccolo.conf.apps import Finder
     from piccolo.table import sort_table_classes
 
-    from rescueops.db.piccolo_conf import APP_REGISTRY
+    from rescueops.orgs.tables import OrgUnit
 
-    tables = [t for t in APP_REGISTRY.get_table_classes() if t is not Migration]
-    # Children before parents, so foreign keys never block a delete.
+    tables = Finder().get_table_classes()
+    # Children before parents, so foreign keys never block a delete; org units reference each
+    # other (ON DELETE RESTRICT is checked row by row), so the deepest go first.
     for table in reversed(sort_table_classes(tables)):
-        await table.delete(force=True)
+        if table is OrgUnit:
+            for depth in range(8, -1, -1):
+                await OrgUnit.delete().where(OrgUnit.depth >= depth)
+        else:
+            await table.delete(force=True)
 
 
 @pytest.fixture

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import AsyncIterator
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},
-        middleware=[RequestLogMiddleware, AuthMiddleware],
+        middleware=[RequestLogMiddleware(), AuthMiddleware()],
         before_request=set_request_locale,
         exception_handlers=EXCEPTION_HANDLERS,
         csrf_config=CSRFConfig(

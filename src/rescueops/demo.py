@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rescueops.accounts import service as accounts
@@ -60,7 +60,7 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
         user = await accounts.create_user(None, UserCreate(username=username, display_name=name, password=password, home_unit_code=home))
         await accounts.grant_role(None, user.id, GrantIn(role=role, **scope))
         logins.append({"username": username, "password": password, "role": role.value, "scope": next(iter(scope.values()))})
-    await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(timezone.utc)))
+    await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

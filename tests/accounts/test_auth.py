@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rescueops.accounts import service
 from rescueops.accounts.tables import AuditEntry, LoginAttempt, Token, User
@@ -59,14 +59,14 @@ async def test_lockout_after_repeated_failures(client, make_user) -> None:
 
 async def test_a_lockout_expires(client, make_user) -> None:
     await make_user("member", username="bater")
-    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    past = datetime.now(UTC) - timedelta(minutes=1)
     await User.update({User.locked_until: past}).where(User.username == "bater")
     assert (await client.post("/api/v1/auth/token", json={"username": "bater", "password": PASSWORD})).status_code == 201
 
 
 async def test_one_address_is_rate_limited_across_usernames(client) -> None:
     limit = get_settings().login_ip_failures_per_window
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await LoginAttempt.insert(
         *[LoginAttempt(username=f"guess{i}", ip="testclient", at=now, succeeded=False) for i in range(limit)]
     )
@@ -76,7 +76,7 @@ async def test_one_address_is_rate_limited_across_usernames(client) -> None:
 
 async def test_expired_and_revoked_tokens_are_refused(client, make_user) -> None:
     user_id, token = await make_user("member")
-    await Token.update({Token.expires_at: datetime.now(timezone.utc) - timedelta(seconds=1)}).where(Token.user == user_id)
+    await Token.update({Token.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(Token.user == user_id)
     expired = await client.get("/api/v1/auth/me", headers=bearer(token))
     assert expired.status_code == 401 and expired.json()["code"] == "invalid_token"
     garbage = await client.get("/api/v1/auth/me", headers=bearer("ro_not-a-token"))

@@ -50,10 +50,10 @@ def server():
         try:
             urllib.request.urlopen(base + "/health/ready", timeout=1)
             break
-        except OSError:
+        except OSError as error:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:])
+                raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:]) from error
             time.sleep(0.2)
     yield base
     process.terminate()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rescueops.accounts.tables import LoginAttempt, Token
 from rescueops.jobs import service
@@ -10,10 +10,10 @@ from rescueops.jobs.tables import JobRun
 
 def test_slots_are_aligned_for_every_process() -> None:
     every = timedelta(hours=1)
-    a = service.slot(every, datetime(2026, 11, 24, 20, 5, 1, tzinfo=timezone.utc))
-    b = service.slot(every, datetime(2026, 11, 24, 20, 59, 59, tzinfo=timezone.utc))
-    assert a == b == datetime(2026, 11, 24, 20, 0, tzinfo=timezone.utc)
-    assert service.slot(every, datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)) != a
+    a = service.slot(every, datetime(2026, 11, 24, 20, 5, 1, tzinfo=UTC))
+    b = service.slot(every, datetime(2026, 11, 24, 20, 59, 59, tzinfo=UTC))
+    assert a == b == datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+    assert service.slot(every, datetime(2026, 11, 24, 21, 0, tzinfo=UTC)) != a
 
 
 async def test_a_slot_runs_once_however_many_processes_ask(db) -> None:
@@ -24,7 +24,7 @@ async def test_a_slot_runs_once_however_many_processes_ask(db) -> None:
         return "did it"
 
     job = service.Job("test.once", timedelta(hours=1), work)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     results = await asyncio.gather(*[service.run_once(job, now) for _ in range(5)])
     assert sorted(results) == [False, False, False, False, True]
     assert ran == [1]
@@ -44,11 +44,11 @@ async def test_a_failing_job_is_recorded_and_does_not_raise(db) -> None:
 
 async def test_purge_removes_only_long_dead_tokens_and_old_attempts(make_user) -> None:
     user_id, _ = await make_user("member")
-    old = datetime.now(timezone.utc) - timedelta(days=8)
+    old = datetime.now(UTC) - timedelta(days=8)
     await Token.update({Token.expires_at: old}).where(Token.user == user_id)
     await LoginAttempt.insert(
         LoginAttempt(username="x", ip="1.2.3.4", at=old, succeeded=False),
-        LoginAttempt(username="x", ip="1.2.3.4", at=datetime.now(timezone.utc), succeeded=False),
+        LoginAttempt(username="x", ip="1.2.3.4", at=datetime.now(UTC), succeeded=False),
     )
     outcome = await service.JOBS[0].run()
     assert outcome == "1 tokens and 1 login attempts removed"

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractMiddleware
-from litestar.types import Receive, Scope, Send
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from rescueops.accounts import service
 from rescueops.accounts.access import Principal, can_anywhere
@@ -46,12 +47,12 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-class AuthMiddleware(AbstractMiddleware):
+class AuthMiddleware(ASGIMiddleware):
     """Sets ``scope["user"]`` to the calling Principal, or None; the guards decide what that allows."""
 
-    scopes = {"http"}
+    scopes = (ScopeType.HTTP,)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         principal: Principal | None = None
         path = scope.get("path", "")
         if path.startswith(API_PREFIX):
@@ -68,7 +69,7 @@ class AuthMiddleware(AbstractMiddleware):
         if principal is not None:
             principal = dataclasses.replace(principal, ip=client_ip(scope), request_id=request_id_var.get())
         scope["user"] = principal
-        await self.app(scope, receive, send)
+        await next_app(scope, receive, send)
 
 
 def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:

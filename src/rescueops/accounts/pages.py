@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from rescueops.accounts import service
@@ -20,8 +18,6 @@ from rescueops.settings import get_settings
 from rescueops.web.i18n import LOCALES, pick
 from rescueops.web.i18n import gettext as _
 from rescueops.web.pages import LOCALE_COOKIE, page, safe_next
-
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 @dataclass
@@ -114,13 +110,13 @@ class AccountPages(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_form(self, request: Request, next: str = "/") -> Template | Redirect:
+    async def login_form(self, request: Request, next: FromQuery[str] = "/") -> Template | Redirect:
         if request.user is not None:
             return Redirect(safe_next(next))
         return _login_page(request, next=next)
 
     @post("/login")
-    async def login(self, request: Request, data: Annotated[LoginForm, Form]) -> Template | Redirect:
+    async def login(self, request: Request, data: URLEncodedBody[LoginForm]) -> Template | Redirect:
         try:
             user_id = await service.authenticate(data.username, data.password, client_ip(request.scope))
         except Unauthenticated:
@@ -152,7 +148,7 @@ class AccountPages(Controller):
         return response
 
     @post("/locale")
-    async def switch_locale(self, request: Request, data: Annotated[LocaleForm, Form]) -> Response:
+    async def switch_locale(self, request: Request, data: URLEncodedBody[LocaleForm]) -> Response:
         locale = data.locale if data.locale in LOCALES else get_settings().default_locale
         if request.user is not None:
             await service.set_locale(request.user, locale)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from rescueops.accounts import service
 from rescueops.accounts.auth import client_ip, requires, signed_in
@@ -27,7 +28,7 @@ class AuthController(Controller):
     tags = ["accounts"]
 
     @post("/token", summary="Log in: exchange a password for a bearer token")
-    async def login(self, request: Request, data: LoginIn) -> TokenOut:
+    async def login(self, request: Request, data: JSONBody[LoginIn]) -> TokenOut:
         secret, expires_at = await service.login_for_api(data.username, data.password, client_ip(request.scope))
         return TokenOut(access_token=secret, expires_at=expires_at)
 
@@ -40,7 +41,7 @@ class AuthController(Controller):
         return await service.me(request.user)
 
     @put("/me/locale", summary="Set the caller's language", guards=[signed_in])
-    async def set_locale(self, request: Request, data: LocaleIn) -> MeOut:
+    async def set_locale(self, request: Request, data: JSONBody[LocaleIn]) -> MeOut:
         await service.set_locale(request.user, data.locale)
         return await service.me(request.user)
 
@@ -51,21 +52,21 @@ class UserController(Controller):
 
     @get("/", summary="Users within the caller's scope", guards=[requires("users.view")])
     async def list_users(
-        self, request: Request, page: PageParams, q: str | None = Parameter(default=None)
+        self, request: Request, page: NamedDependency[PageParams], q: FromQuery[str | None] = None
     ) -> Page[UserOut]:
         items, total = await service.list_users(request.user, page, q)
         return Page.of(items, total, page)
 
     @post("/", summary="Create a user", guards=[requires("users.manage")])
-    async def create_user(self, request: Request, data: UserCreate) -> UserOut:
+    async def create_user(self, request: Request, data: JSONBody[UserCreate]) -> UserOut:
         return await service.create_user(request.user, data)
 
     @get("/{user_id:int}", summary="One user", guards=[requires("users.view")])
-    async def get_user(self, request: Request, user_id: int) -> UserOut:
+    async def get_user(self, request: Request, user_id: FromPath[int]) -> UserOut:
         return await service.get_user(request.user, user_id)
 
     @post("/{user_id:int}/roles", summary="Grant a role over a scope", guards=[requires("users.manage")])
-    async def grant(self, request: Request, user_id: int, data: GrantIn) -> UserOut:
+    async def grant(self, request: Request, user_id: FromPath[int], data: JSONBody[GrantIn]) -> UserOut:
         return await service.grant_role(request.user, user_id, data)
 
     @delete(
@@ -74,11 +75,11 @@ class UserController(Controller):
         guards=[requires("users.manage")],
         status_code=200,
     )
-    async def revoke(self, request: Request, user_id: int, assignment_id: int) -> UserOut:
+    async def revoke(self, request: Request, user_id: FromPath[int], assignment_id: FromPath[int]) -> UserOut:
         return await service.revoke_role(request.user, user_id, assignment_id)
 
     @post("/{user_id:int}/unlock", summary="Lift a login lockout", guards=[requires("users.manage")], status_code=200)
-    async def unlock(self, request: Request, user_id: int) -> UserOut:
+    async def unlock(self, request: Request, user_id: FromPath[int]) -> UserOut:
         user = await service.get_user(request.user, user_id)
         await service.unlock(request.user, user.username)
         return await service.get_user(request.user, user_id)
@@ -90,19 +91,19 @@ class ServiceAccountController(Controller):
     guards = [requires("service_accounts.manage")]
 
     @post("/", summary="Create a service account for another system")
-    async def create(self, request: Request, data: ServiceAccountCreate) -> UserOut:
+    async def create(self, request: Request, data: JSONBody[ServiceAccountCreate]) -> UserOut:
         return await service.create_service_account(request.user, data)
 
     @get("/{user_id:int}/tokens", summary="A service account's API tokens (secrets are never shown again)")
-    async def tokens(self, request: Request, user_id: int) -> list[ApiTokenOut]:
+    async def tokens(self, request: Request, user_id: FromPath[int]) -> list[ApiTokenOut]:
         return await service.list_api_tokens(request.user, user_id)
 
     @post("/{user_id:int}/tokens", summary="Issue an API token; the secret is in this response only")
-    async def create_token(self, request: Request, user_id: int, data: ApiTokenCreate) -> ApiTokenCreated:
+    async def create_token(self, request: Request, user_id: FromPath[int], data: JSONBody[ApiTokenCreate]) -> ApiTokenCreated:
         return await service.create_api_token(request.user, user_id, data)
 
     @delete("/{user_id:int}/tokens/{token_id:int}", summary="Revoke an API token")
-    async def revoke_token(self, request: Request, user_id: int, token_id: int) -> None:
+    async def revoke_token(self, request: Request, user_id: FromPath[int], token_id: FromPath[int]) -> None:
         await service.revoke_api_token(request.user, user_id, token_id)
 
 
@@ -114,10 +115,10 @@ class AuditController(Controller):
     async def list_audit(
         self,
         request: Request,
-        page: PageParams,
-        action: str | None = None,
-        entity: str | None = None,
-        entity_id: str | None = None,
+        page: NamedDependency[PageParams],
+        action: FromQuery[str | None] = None,
+        entity: FromQuery[str | None] = None,
+        entity_id: FromQuery[str | None] = None,
     ) -> Page[AuditOut]:
         items, total = await service.list_audit(request.user, page, action=action, entity=entity, entity_id=entity_id)
         return Page.of(items, total, page)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -24,13 +24,13 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
     @classmethod
-    def of(cls, items: list[T], total: int, params: PageParams) -> "Page[T]":
+    def of(cls, items: list[T], total: int, params: PageParams) -> Page[T]:
         return cls(items=items, total=total, limit=params.limit, offset=params.offset)
 
 
 def provide_page(
-    limit: int = Parameter(default=50, ge=1, le=MAX_LIMIT, description=f"Page size, 1–{MAX_LIMIT}"),
-    offset: int = Parameter(default=0, ge=0, description="Rows to skip"),
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1–{MAX_LIMIT}")] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, description="Rows to skip")] = 0,
 ) -> PageParams:
     """Litestar dependency ``page``: the limit/offset query parameters of every list endpoint."""
     return PageParams(limit=limit, offset=offset)

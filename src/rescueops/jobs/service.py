@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -16,7 +16,7 @@ from rescueops.accounts import service as accounts
 from rescueops.jobs.tables import JobRun
 
 log = logging.getLogger("rescueops.jobs")
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)  # every process aligns its slots on this instant
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every process aligns its slots on this instant
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -45,7 +45,7 @@ async def claim(job_id: str, scheduled_for: datetime) -> bool:
             job_id=job_id,
             scheduled_for=scheduled_for,
             claimed_by=_WORKER,
-            claimed_at=datetime.now(timezone.utc),
+            claimed_at=datetime.now(UTC),
         )
     ).on_conflict(target=JobRun.run_key, action="DO NOTHING").returning(JobRun.id)
     return bool(inserted)
@@ -53,7 +53,7 @@ async def claim(job_id: str, scheduled_for: datetime) -> bool:
 
 async def run_once(job: Job, now: datetime | None = None) -> bool:
     """Run ``job`` for its current slot if no other process has; returns whether this one did."""
-    scheduled_for = slot(job.every, now or datetime.now(timezone.utc))
+    scheduled_for = slot(job.every, now or datetime.now(UTC))
     if not await claim(job.id, scheduled_for):
         return False
     try:
@@ -61,18 +61,18 @@ async def run_once(job: Job, now: datetime | None = None) -> bool:
     except Exception as error:  # keep the schedule alive; the record and the log say what failed
         log.exception("job failed", extra={"job": job.id})
         outcome = f"failed: {type(error).__name__}: {error}"[:500]
-    await JobRun.update({JobRun.finished_at: datetime.now(timezone.utc), JobRun.outcome: outcome[:500]}).where(
+    await JobRun.update({JobRun.finished_at: datetime.now(UTC), JobRun.outcome: outcome[:500]}).where(
         JobRun.run_key == f"{job.id}@{scheduled_for.isoformat()}"
     )
     return True
 
 
 def start_scheduler() -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    scheduler = AsyncIOScheduler(timezone=UTC)
     for job in JOBS:
         scheduler.add_job(
             run_once,
-            IntervalTrigger(seconds=job.every.total_seconds(), start_date=EPOCH, timezone=timezone.utc),
+            IntervalTrigger(seconds=job.every.total_seconds(), start_date=EPOCH, timezone=UTC),
             args=[job],
             id=job.id,
             coalesce=True,

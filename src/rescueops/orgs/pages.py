@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rescueops.accounts.access import can
@@ -223,13 +222,13 @@ class OrgPages(Controller):
         )
 
     @get("/orgs/search")
-    async def search(self, request: Request, q: str = "") -> Template:
+    async def search(self, request: Request, q: FromQuery[str] = "") -> Template:
         units, total = await service.list_units(PageParams(limit=50), q=q) if q.strip() else ([], 0)
         template = "orgs/_search.html" if request.headers.get("hx-request") else "orgs/search.html"
         return page(request, template, nav="orgs", q=q.strip(), units=units, total=total, **_labels())
 
     @get("/orgs/{code:str}")
-    async def unit(self, request: Request, code: str) -> Template:
+    async def unit(self, request: Request, code: FromPath[str]) -> Template:
         unit = await service.get_unit(code)
         children, _total = await service.list_units(PageParams(limit=200), parent=code)
         return page(
@@ -275,12 +274,12 @@ class OrgPages(Controller):
         )
 
     @get("/hubs/{code:str}/edit", guards=[requires("hubs.manage")])
-    async def edit_coverage(self, request: Request, code: str) -> Template:
+    async def edit_coverage(self, request: Request, code: FromPath[str]) -> Template:
         return await self._edit_page(request, await service.get_hub(code))
 
     @post("/hubs/{code:str}/edit", guards=[requires("hubs.manage")])
     async def save_coverage(
-        self, request: Request, code: str, data: Annotated[CoverageForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
+        self, request: Request, code: FromPath[str], data: URLEncodedBody[CoverageForm]
     ) -> Template | Redirect:
         hub = await service.get_hub(code)
         form = await request.form()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -56,7 +56,7 @@ _UNIT_COLUMNS = (
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -271,8 +271,10 @@ async def hubs_covering(unit: OrgUnitOut) -> list[tuple[HubOut, CoverageOut]]:
 
 async def set_coverage(principal: Principal, hub_code: str, update: CoverageUpdate) -> HubOut:
     """Replace a hub's coverage (e.g. move a Xilingol banner from the east half to the west)."""
-    authorize(principal, "hubs.manage", "/")
     hub = await get_hub(hub_code)
+    city = await get_unit(hub.hub_city.code)
+    region_path = "/" + city.path.split("/")[1] + "/"  # hubs belong to the region of their city
+    authorize(principal, "hubs.manage", region_path)
     codes = [entry.unit_code for entry in update.coverage]
     duplicates = sorted({code for code in codes if codes.count(code) > 1})
     if duplicates:
@@ -298,7 +300,7 @@ async def set_coverage(principal: Principal, hub_code: str, update: CoverageUpda
             "orgs.hub.coverage",
             "hub",
             hub_code,
-            "/",
+            region_path,
             {
                 "reason": update.reason,
                 "before": [(c.unit.code, c.role.value) for c in hub.coverage],

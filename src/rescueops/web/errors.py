@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.response import Redirect
 
 from rescueops.errors import DomainError, TooManyRequests
@@ -87,6 +88,15 @@ def _validation_error(request: Request, exc: ValidationException) -> Response:
     return error_response(request, 422, "invalid_input", f"Some fields are invalid: {summary}", details)
 
 
+def _body_unreadable(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, (SerializationException, msgspec.DecodeError)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _http_error(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     message = exc.detail
@@ -95,8 +105,8 @@ def _http_error(request: Request, exc: HTTPException) -> Response:
         code, message = "csrf_failed", _("The form has expired or did not come from this site. Reload the page and try again.")
     elif status == 404:
         message = _("No such page or record.") if wants_html(request) else f"No route for {request.method} {request.url.path}."
-    elif status == 400 and "json" in message.lower():
-        code, message = "malformed_json", f"The request body is not valid JSON: {message}"
+    elif status == 400 and _body_unreadable(exc):
+        code, message = "malformed_body", f"The request body is not valid JSON or form data: {message}"
     return error_response(request, status, code, message, headers=getattr(exc, "headers", None))
 
 

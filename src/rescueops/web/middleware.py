@@ -8,8 +8,9 @@ import time
 import uuid
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.middleware import AbstractMiddleware
-from litestar.types import Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from rescueops.observability import request_id_var
 
@@ -17,10 +18,10 @@ log = logging.getLogger("rescueops.request")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class RequestLogMiddleware(AbstractMiddleware):
-    scopes = {"http"}
+class RequestLogMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         incoming = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), "")
         request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
@@ -35,7 +36,7 @@ class RequestLogMiddleware(AbstractMiddleware):
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await next_app(scope, receive, send_with_id)
         finally:
             user = scope.get("user")
             log.info(

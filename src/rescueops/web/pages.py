@@ -20,7 +20,7 @@ def choose_locale(request: Request) -> str:
     return preferred if preferred in LOCALES else get_settings().default_locale
 
 
-def set_request_locale(request: Request) -> None:
+async def set_request_locale(request: Request) -> None:
     """Litestar ``before_request`` hook: templates and messages follow the caller's language."""
     current_locale.set(choose_locale(request))
 
