@@ -142,9 +142,11 @@ async def app(migrated):
 
 @pytest.fixture
 async def client(app, db):
-    from litestar.testing import AsyncTestClient
+    """HTTP to the app in this event loop (the session fixtures did the lifespan's work)."""
+    import httpx
 
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+    transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
         yield client
 
 

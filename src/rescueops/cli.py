@@ -43,7 +43,7 @@ def _run(work: Awaitable[Any]) -> Any:
     except DomainError as error:
         _fail(error.message)
     except ValidationError as error:
-        _fail("; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors()))
+        _fail(_describe(error))
     except (SettingsError, DatabaseNotMigrated, MigrationError) as error:
         _fail(str(error))
     except OSError as error:  # the database server is not reachable
@@ -61,15 +61,27 @@ def _migrated(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]
     return checked
 
 
-@click.group()
+def _describe(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in error.errors())
+
+
 def main() -> None:
+    """Entry point: command-line input that fails validation is a message, not a traceback."""
+    try:
+        cli()
+    except ValidationError as error:
+        _fail(_describe(error))
+
+
+@click.group()
+def cli() -> None:
     """RescueOps: operations and resources for Red Cross emergency rescue teams."""
 
 
 # --- db ------------------------------------------------------------------------------------
 
 
-@main.group()
+@cli.group()
 def db() -> None:
     """Database migrations."""
 
@@ -99,7 +111,7 @@ def db_status() -> None:
 # --- seed ----------------------------------------------------------------------------------
 
 
-@main.group()
+@cli.group()
 def seed() -> None:
     """Reference and demo data."""
 
@@ -141,7 +153,7 @@ def _scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--unit", "unit_code", help="Scope: an org unit code and everything under it.")(fn)
 
 
-@main.group()
+@cli.group()
 def users() -> None:
     """People's accounts and their roles."""
 
@@ -210,7 +222,7 @@ def users_unlock(username: str) -> None:
 # --- service accounts ----------------------------------------------------------------------
 
 
-@main.group("service-accounts")
+@cli.group("service-accounts")
 def service_accounts() -> None:
     """Accounts for other systems (120 dispatch, the national Red Cross dispatch system)."""
 
@@ -245,7 +257,7 @@ def service_accounts_token(username: str, name: str, days: int) -> None:
 # --- serving -------------------------------------------------------------------------------
 
 
-@main.command()
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -265,7 +277,7 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run("rescueops.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True, log_config=None)
 
 
-@main.command()
+@cli.command()
 @click.option("--check", is_flag=True, help="Only check the database is reachable and migrated (for health checks).")
 def worker(check: bool) -> None:
     """Background process: runs the scheduled jobs until SIGTERM or Ctrl-C."""
@@ -293,7 +305,7 @@ def worker(check: bool) -> None:
         click.echo("ok")
 
 
-@main.command()
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.pass_context
