@@ -85,7 +85,7 @@ ENDPOINTS = [
         only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 403), "county_officer": (201, 403)}),
     ),
     Endpoint(
-        "grant role", "POST", "/api/v1/users/{user}/roles", lambda unit: {"role": "member", "unit_code": unit},
+        "grant role", "POST", "/api/v1/users/{user}/roles", lambda unit: {"role": "captain", "unit_code": unit},
         only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 404), "county_officer": (201, 404)}),
     ),
     Endpoint(
@@ -97,22 +97,53 @@ ENDPOINTS = [
         lambda unit: {"username": f"svc{uuid.uuid4().hex[:6]}", "display_name": "120 调度", "home_unit_code": unit},
         only({"admin": (201, 201)}),
     ),
+    Endpoint("get hub", "GET", "/api/v1/orgs/hubs/east", None, everyone(200)),
     Endpoint("who am I", "GET", "/api/v1/auth/me", None, everyone(200)),
+    Endpoint("set my language", "PUT", "/api/v1/auth/me/locale", lambda unit: {"locale": "en"}, everyone(200)),
+    Endpoint(
+        "revoke role", "DELETE", "/api/v1/users/{user}/roles/{assignment}", None,
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "league_supervisor": (200, 404), "county_officer": (200, 404)}),
+    ),
+    Endpoint(
+        "unlock user", "POST", "/api/v1/users/{user}/unlock", None,
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "league_supervisor": (200, 404), "county_officer": (200, 404)}),
+    ),
+    Endpoint("list service tokens", "GET", "/api/v1/service-accounts/{service}/tokens", None, only({"admin": (200, 200)})),
+    Endpoint(
+        "issue service token", "POST", "/api/v1/service-accounts/{service}/tokens", lambda unit: {"name": "link"},
+        only({"admin": (201, 201)}),
+    ),
+    Endpoint("revoke service token", "DELETE", "/api/v1/service-accounts/{service}/tokens/{token}", None, only({"admin": (204, 204)})),
+    Endpoint("log out", "DELETE", "/api/v1/auth/token", None, everyone(204)),
 ]
+
+
+async def _records(unit: str) -> dict[str, int]:
+    """A user with a role assignment, and a service account with a token, homed at ``unit``."""
+    from rescueops.accounts import service
+    from rescueops.accounts.schemas import ApiTokenCreate, GrantIn, ServiceAccountCreate, UserCreate
+
+    user = await service.create_user(
+        None, UserCreate(username=f"t{uuid.uuid4().hex[:8]}", display_name="队员", password="long enough pw", home_unit_code=unit)
+    )
+    user = await service.grant_role(None, user.id, GrantIn(role="member", unit_code=unit))
+    account = await service.create_service_account(
+        None, ServiceAccountCreate(username=f"s{uuid.uuid4().hex[:8]}", display_name="系统", home_unit_code=unit)
+    )
+    token = await service.create_api_token(None, account.id, ApiTokenCreate(name="t"))
+    return {"user": user.id, "assignment": user.grants[0].id, "service": account.id, "token": token.id}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 @pytest.mark.parametrize("role", ROLES)
 async def test_access(client, make_user, endpoint: Endpoint, role: str) -> None:
-    in_user, _ = await make_user(None, unit=IN_UNIT)
-    out_user, _ = await make_user(None, unit=OUT_UNIT)
+    records = {"in": await _records(IN_UNIT), "out": await _records(OUT_UNIT)}
     headers = {}
-    if role != "anonymous":
-        scope = SCOPE.get(role, {"unit": IN_UNIT})
-        _, token = await make_user(role, **scope)
-        headers = bearer(token)
-    for where, unit, user in (("in", IN_UNIT, in_user), ("out", OUT_UNIT, out_user)):
-        path = endpoint.path.format(unit=unit, user=user)
+    for where, unit in (("in", IN_UNIT), ("out", OUT_UNIT)):
+        if role != "anonymous":  # a fresh caller each time: logging out must not spoil the second request
+            _, token = await make_user(role, **SCOPE.get(role, {"unit": IN_UNIT}))
+            headers = bearer(token)
+        path = endpoint.path.format(unit=unit, **records[where])
         body = endpoint.body(unit) if endpoint.body else None
         response = await client.request(endpoint.method, path, json=body, headers=headers)
         expected = 401 if role == "anonymous" else endpoint.expect[role][0 if where == "in" else 1]

@@ -124,3 +124,13 @@ async def test_coverage_edit_validates_and_is_atomic(client, make_user) -> None:
     assert [c["unit"]["code"] for c in moved.json()["coverage"]] == ["150900", "152502"]
     audit = await AuditEntry.select().where(AuditEntry.action == "orgs.hub.coverage").first()
     assert audit is not None and "test move" in str(audit["changes"])
+
+
+async def test_search_treats_wildcards_literally(client, make_user) -> None:
+    _, token = await make_user("member", unit="150426")
+    everything = (await client.get("/api/v1/orgs/units?q=%25", headers=bearer(token))).json()
+    assert everything["total"] == 0
+    underscore = (await client.get("/api/v1/orgs/units?q=_", headers=bearer(token))).json()
+    assert underscore["total"] == 0
+    mixed_case = (await client.get("/api/v1/orgs/units?q=XILIN", headers=bearer(token))).json()
+    assert {u["code"] for u in mixed_case["items"]} == {"152500", "152502"}

@@ -77,3 +77,13 @@ zones: []
     assert not await OrgUnit.exists().where(OrgUnit.code.is_in(["999900", "999901"]))
     with pytest.raises(InvalidInput, match="invalid"):
         service.read_reference("version: 1\nunits: nope\n")
+
+
+async def test_a_new_reference_version_updates_changed_units(db) -> None:
+    ref = service.read_reference()
+    wengniute = next(u for u in ref.units if u.code == "150426")
+    wengniute.name_en = "Ongniud Banner"
+    ref.version = "2026.2"
+    report = await service.load_reference(ref)
+    assert (report.units_added, report.units_updated) == (0, 1)
+    assert (await service.get_unit("150426")).name_en == "Ongniud Banner"

@@ -29,6 +29,7 @@ from rescueops.accounts.tables import AuditEntry, LoginAttempt, Role, RoleAssign
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under
+from rescueops.db.search import contains
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import Hub, OrgUnit
@@ -309,8 +310,7 @@ async def list_users(actor: Principal, page: PageParams, q: str | None = None) -
             visible = visible | under(User.home_unit.path, scope)
         select, count = select.where(visible), count.where(visible)
     if q:
-        pattern = f"%{q.strip()}%"
-        match = User.username.ilike(pattern) | User.display_name.ilike(pattern)
+        match = contains(User.username, q) | contains(User.display_name, q)
         select, count = select.where(match), count.where(match)
     rows = await select
     grants = await _grants_of([row["id"] for row in rows])

@@ -15,6 +15,7 @@ from rescueops.accounts.access import Principal, authorize
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import child_path, under
+from rescueops.db.search import contains
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
 from rescueops.orgs.schemas import (
     CoverageOut,
@@ -92,8 +93,7 @@ async def list_units(
     if under_code:
         conditions.append(under(OrgUnit.path, (await get_unit(under_code)).path))
     if q:
-        pattern = f"%{q.strip()}%"
-        conditions.append(OrgUnit.name_zh.ilike(pattern) | OrgUnit.name_en.ilike(pattern) | OrgUnit.code.ilike(pattern))
+        conditions.append(contains(OrgUnit.name_zh, q) | contains(OrgUnit.name_en, q) | contains(OrgUnit.code, q))
     select = OrgUnit.select(*_UNIT_COLUMNS).order_by(OrgUnit.path).limit(page.limit).offset(page.offset)
     count = OrgUnit.count()
     for condition in conditions:
@@ -376,13 +376,16 @@ async def load_reference(ref: ReferenceFile | None = None) -> ReferenceReport:
         existing = {row["code"]: row for row in await OrgUnit.select()}
         ids = {code: row["id"] for code, row in existing.items()}
         paths = {code: row["path"] for code, row in existing.items()}
+        # Parents come first in the file; insert each depth in one statement to learn the new ids.
+        by_depth: dict[int, list[OrgUnit]] = {}
+        changed: list[tuple[int, str | None, dict[str, Any]]] = []
         for unit in ref.units:
             path = child_path(paths[unit.parent] if unit.parent else None, unit.code)
+            depth = path.count("/") - 2
             values = {
                 "kind": unit.kind.value,
-                "parent": ids[unit.parent] if unit.parent else None,
                 "path": path,
-                "depth": path.count("/") - 2,
+                "depth": depth,
                 "name_zh": unit.name_zh,
                 "name_en": unit.name_en,
                 "lat": unit.lat,
@@ -390,15 +393,22 @@ async def load_reference(ref: ReferenceFile | None = None) -> ReferenceReport:
                 "population_2020": unit.population_2020,
                 "from_reference": True,
             }
+            paths[unit.code] = path
             row = existing.get(unit.code)
             if row is None:
-                inserted = await OrgUnit.insert(OrgUnit(code=unit.code, **values)).returning(OrgUnit.id)
-                ids[unit.code] = inserted[0]["id"]
+                by_depth.setdefault(depth, []).append(OrgUnit(code=unit.code, parent=unit.parent, **values))
                 report.units_added += 1
-            elif any(row[key] != value for key, value in values.items()):
-                await OrgUnit.update(values).where(OrgUnit.id == row["id"])
-                report.units_updated += 1
-            paths[unit.code] = path
+            elif any(row[key] != value for key, value in values.items()) or row["parent"] != ids.get(unit.parent):
+                changed.append((row["id"], unit.parent, values))
+        for depth in sorted(by_depth):
+            rows = by_depth[depth]
+            for row in rows:  # the parent's code stands in for its id until the parent is inserted
+                row.parent = ids[row.parent] if row.parent else None
+            inserted = await OrgUnit.insert(*rows).returning(OrgUnit.id, OrgUnit.code)
+            ids.update({item["code"]: item["id"] for item in inserted})
+        for unit_id, parent, values in changed:  # after the inserts: a new parent has its id now
+            await OrgUnit.update({**values, "parent": ids[parent] if parent else None}).where(OrgUnit.id == unit_id)
+        report.units_updated = len(changed)
 
         hub_ids = {row["code"]: row["id"] for row in await Hub.select(Hub.id, Hub.code)}
         covered = {row["hub"] for row in await HubCoverage.select(HubCoverage.hub)}
