@@ -24,3 +24,15 @@ async def test_openapi_schema_lists_the_api(client) -> None:
 async def test_unknown_route_is_json_on_the_api(client) -> None:
     response = await client.get("/api/v1/nothing-here")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+async def test_ready_checks_the_broker_when_one_is_configured(client, monkeypatch) -> None:
+    from rescueops.settings import get_settings
+
+    settings = get_settings()
+    monkeypatch.setattr(settings, "amqp_url", "amqp://guest:guest@127.0.0.1:5672/")
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    monkeypatch.setattr(settings, "amqp_url", "amqp://guest:guest@127.0.0.1:1/")
+    down = await client.get("/health/ready")
+    assert down.status_code == 503 and down.json()["checks"]["broker"].startswith("error")

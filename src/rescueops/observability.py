@@ -100,7 +100,6 @@ def init_sentry(settings: Settings) -> bool:
         dsn=settings.sentry_dsn,
         environment=settings.env,
         integrations=[LitestarIntegration()],
-        send_default_pii=False,
         before_send=_before_send,
         traces_sample_rate=0.0,
     )
