@@ -311,6 +311,7 @@ def worker(check: bool) -> None:
 @click.pass_context
 def dev(ctx: click.Context, host: str, port: int) -> None:
     """Migrate, load reference data (and demo data on the first run), print logins, serve."""
+    os.environ.setdefault("RESCUEOPS_LOG_FORMAT", "console")  # a person reads this terminal
     from rescueops import demo
     from rescueops.db.migrations import upgrade
     from rescueops.orgs import service
@@ -326,6 +327,8 @@ def dev(ctx: click.Context, host: str, port: int) -> None:
 
     logins = _run(prepare())
     click.echo(f"\nRescueOps is starting on http://{host}:{port}  (database: {settings.resolved_database_url})")
+    if logins:
+        click.echo(f"Log in at http://{host}:{port}/login with one of these demo accounts:")
     _print_logins(logins)
     click.echo("")
     ctx.invoke(serve, host=host, port=port, workers=1)

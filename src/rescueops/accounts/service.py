@@ -28,7 +28,7 @@ from rescueops.accounts.schemas import (
 from rescueops.accounts.tables import AuditEntry, LoginAttempt, Role, RoleAssignment, Token, TokenKind, User, UserKind
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
-from rescueops.db.paths import under
+from rescueops.db.paths import within
 from rescueops.db.search import contains
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
 from rescueops.orgs import service as orgs
@@ -304,10 +304,8 @@ async def list_users(actor: Principal, page: PageParams, q: str | None = None) -
         raise PermissionDenied("Your roles do not allow listing users.")
     select = User.select(*_USER_COLUMNS).order_by(User.username).limit(page.limit).offset(page.offset)
     count = User.count()
-    if ROOT_PATH not in scopes:
-        visible = under(User.home_unit.path, scopes[0])
-        for scope in scopes[1:]:
-            visible = visible | under(User.home_unit.path, scope)
+    visible = within(User.home_unit.path, scopes)
+    if visible is not None:
         select, count = select.where(visible), count.where(visible)
     if q:
         match = contains(User.username, q) | contains(User.display_name, q)
@@ -541,19 +539,14 @@ async def list_audit(
         raise PermissionDenied("Your roles do not allow reading the audit log.")
     select = AuditEntry.select().order_by(AuditEntry.id, ascending=False).limit(page.limit).offset(page.offset)
     count = AuditEntry.count()
-    conditions = []
-    if ROOT_PATH not in scopes:
-        visible = under(AuditEntry.scope_path, scopes[0])
-        for scope in scopes[1:]:
-            visible = visible | under(AuditEntry.scope_path, scope)
-        conditions.append(visible)
+    conditions = [within(AuditEntry.scope_path, scopes)]
     if action:
         conditions.append(AuditEntry.action == action)
     if entity:
         conditions.append(AuditEntry.entity == entity)
     if entity_id:
         conditions.append(AuditEntry.entity_id == entity_id)
-    for condition in conditions:
+    for condition in filter(None, conditions):
         select, count = select.where(condition), count.where(condition)
     rows = await select
     return [

@@ -29,6 +29,16 @@ def under(column: Column, ancestor_path: str) -> Where:
     return (column >= ancestor_path) & (column < upper)
 
 
+def within(column: Column, scopes: list[str]) -> Where | None:
+    """``column`` lies in one of the ``scopes`` subtrees; None when a scope is the root (no filter)."""
+    if "/" in scopes:
+        return None
+    condition = under(column, scopes[0])
+    for scope in scopes[1:]:
+        condition = condition | under(column, scope)
+    return condition
+
+
 async def binary_collation(table: str, column: str, length: int = 512) -> None:
     """Migration step: make a path column compare byte-wise on PostgreSQL (SQLite already does)."""
     engine = engine_finder()
