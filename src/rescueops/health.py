@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from litestar import Response, get
 from piccolo.querystring import QueryString
 
@@ -28,8 +26,11 @@ async def _check_database() -> str:
 async def _check_broker(url: str) -> str:
     import aio_pika
 
-    connection = await asyncio.wait_for(aio_pika.connect(url), _BROKER_TIMEOUT)
-    await connection.close()
+    connection = aio_pika.Connection(url, timeout=_BROKER_TIMEOUT)
+    try:
+        await connection.connect(timeout=_BROKER_TIMEOUT)
+    finally:
+        await connection.close()
     return "ok"
 
 

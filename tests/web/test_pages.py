@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from rescueops.accounts import service
 from rescueops.accounts.tables import User
 from tests.accounts.test_auth import csrf_from
@@ -107,3 +109,41 @@ async def test_assets_are_served_by_the_app_itself(client, make_user) -> None:
             assert not re.match(r"^(https?:)?//", url), f"external asset {url}"
     for asset in ("/static/css/app.css", "/static/vendor/htmx/htmx.min.js", "/static/vendor/swagger-ui/swagger-ui-bundle.js"):
         assert (await client.get(asset)).status_code == 200, asset
+
+
+PAGES = [("/", 200), ("/orgs", 200), ("/orgs/150426", 200), ("/orgs/search?q=赤峰", 200), ("/hubs", 200)]
+COVERAGE_EDITORS = {"admin", "region_coordinator"}
+
+
+@pytest.mark.parametrize(
+    "role",
+    ["admin", "region_coordinator", "hub_coordinator", "league_supervisor", "county_officer", "logistics", "captain", "deputy_captain", "member"],
+)
+async def test_page_access_by_role(client, make_user, role: str) -> None:
+    scope = {"hub": "east"} if role == "hub_coordinator" else {"unit": "150000" if role in COVERAGE_EDITORS else "150426"}
+    await sign_in(client, make_user, role, **scope)
+    for path, status in PAGES:
+        assert (await client.get(path)).status_code == status, path
+    edit = await client.get("/hubs/east/edit")
+    assert edit.status_code == (200 if role in COVERAGE_EDITORS else 403)
+    if edit.status_code == 403:
+        assert "无权访问" in edit.text
+
+
+async def test_an_unexpected_error_shows_no_internals(client, make_user, monkeypatch) -> None:
+    from rescueops.orgs import service as orgs
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals: /srv/db password=hunter2")
+
+    monkeypatch.setattr(orgs, "list_hubs", broken)
+    _, token = await make_user("member", unit="150426")
+    api = await client.get("/api/v1/orgs/hubs", headers={"Authorization": f"Bearer {token}", "X-Request-ID": "req-00000042"})
+    assert api.status_code == 500
+    assert api.json() == {
+        "code": "internal_error",
+        "message": "Something went wrong on our side. Quote request id req-00000042 to the administrators.",
+    }
+    await sign_in(client, make_user)
+    page = await client.get("/hubs")
+    assert page.status_code == 500 and "hunter2" not in page.text and "Traceback" not in page.text and "服务器错误" in page.text
