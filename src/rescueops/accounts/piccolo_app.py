@@ -1,3 +1,3 @@
 from rescueops.db.apps import domain_app
 
-APP_CONFIG = domain_app("accounts", depends_on=("orgs",))
+APP_CONFIG = domain_app("accounts", depends_on=("orgs", "teams"))

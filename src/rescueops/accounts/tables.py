@@ -5,6 +5,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from rescueops.orgs.tables import Hub, OrgUnit
+from rescueops.teams.tables import Team
 
 
 class Role(str, Enum):
@@ -44,15 +45,16 @@ class User(Table, tablename="accounts_user"):
 
 
 class RoleAssignment(Table, tablename="accounts_role_assignment"):
-    """A role held over one scope: an org unit (and everything under it) or a regional hub.
+    """A role held over one scope: an org unit (and everything under it), a regional hub, or a team.
 
-    Exactly one of ``unit`` and ``hub`` is set; the service enforces it.
+    Exactly one of ``unit``, ``hub`` and ``team`` is set; the service enforces it.
     """
 
     user = ForeignKey(User, on_delete=OnDelete.cascade)
     role = Varchar(length=32, choices=Role)
     unit = ForeignKey(OrgUnit, null=True, on_delete=OnDelete.cascade)
     hub = ForeignKey(Hub, null=True, on_delete=OnDelete.cascade)
+    team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.cascade)
     granted_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     granted_at = Timestamptz()
 

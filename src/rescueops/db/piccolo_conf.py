@@ -10,7 +10,9 @@ DB = engine_from_url(get_settings().resolved_database_url)
 APP_REGISTRY = AppRegistry(
     apps=[
         "rescueops.orgs.piccolo_app",
+        "rescueops.teams.piccolo_app",
         "rescueops.accounts.piccolo_app",
+        "rescueops.members.piccolo_app",
         "rescueops.jobs.piccolo_app",
     ]
 )

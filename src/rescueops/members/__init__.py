@@ -1,0 +1,1 @@
+"""Team members: people, memberships and their lifecycle, certificates, insurance, service hours, QR cards."""

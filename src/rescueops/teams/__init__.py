@@ -1,0 +1,1 @@
+"""Rescue teams: registration, categories, status lifecycle, leadership filings (备案)."""
