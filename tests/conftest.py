@@ -126,10 +126,10 @@ async def _empty_all_tables() -> None:
 @pytest.fixture
 async def db(migrated):
     """A database holding the reference data and nothing else."""
-    from rescueops.orgs import service
+    from rescueops import reference
 
     await _empty_all_tables()
-    await service.load_reference()
+    await reference.load_all()
     yield
 
 

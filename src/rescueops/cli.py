@@ -118,14 +118,11 @@ def seed() -> None:
 
 @seed.command("reference")
 def seed_reference() -> None:
-    """Load the shipped organisation reference data (idempotent)."""
-    from rescueops.orgs import service
+    """Load the shipped reference data: organisation tree, team categories, certificate types (idempotent)."""
+    from rescueops import reference
 
-    report = _run(_migrated(service.load_reference)())
-    click.echo(
-        f"reference data {report.version}: {report.units_added} units added, {report.units_updated} updated, "
-        f"{report.hubs_added} hubs added, {report.coverage_added} coverage entries added, {report.zones_added} zones added"
-    )
+    for line in _run(_migrated(reference.load_all)()):
+        click.echo(line)
 
 
 @seed.command("demo")
@@ -149,8 +146,14 @@ def _print_logins(logins: list[dict[str, str]]) -> None:
 
 
 def _scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--team", "team_code", help="Scope: one team (captains, deputies, members).")(fn)
     fn = click.option("--hub", "hub_code", help="Scope: the units a regional hub covers (northeast, east, central, west).")(fn)
     return click.option("--unit", "unit_code", help="Scope: an org unit code and everything under it.")(fn)
+
+
+def _grants(user: Any) -> str:
+    labels = [f"{g.role.value}@{g.unit_code or ('hub:' + g.hub_code if g.hub_code else 'team:' + str(g.team_code))}" for g in user.grants]
+    return f"{user.username}: " + (", ".join(labels) or "no roles")
 
 
 @cli.group()
@@ -181,32 +184,31 @@ def users_create(username: str, display_name: str, home_unit_code: str, password
 @click.argument("username")
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 @_scope_options
-def users_grant(username: str, role: str, unit_code: str | None, hub_code: str | None) -> None:
-    """Grant ROLE over --unit CODE or --hub CODE."""
+def users_grant(username: str, role: str, unit_code: str | None, hub_code: str | None, team_code: str | None) -> None:
+    """Grant ROLE over --unit CODE, --hub CODE or --team CODE."""
     from rescueops.accounts import service
 
     async def grant() -> Any:
-        grant = GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code)
+        grant = GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code, team_code=team_code)
         return await service.grant_role(None, await service.find_user_id(username), grant)
 
-    user = _run(_migrated(grant)())
-    click.echo(f"{user.username}: " + ", ".join(f"{g.role.value}@{g.unit_code or 'hub:' + g.hub_code}" for g in user.grants))
+    click.echo(_grants(_run(_migrated(grant)())))
 
 
 @users.command("revoke")
 @click.argument("username")
 @click.argument("role", type=click.Choice([r.value for r in Role]))
 @_scope_options
-def users_revoke(username: str, role: str, unit_code: str | None, hub_code: str | None) -> None:
-    """Revoke ROLE over --unit CODE or --hub CODE."""
+def users_revoke(username: str, role: str, unit_code: str | None, hub_code: str | None, team_code: str | None) -> None:
+    """Revoke ROLE over --unit CODE, --hub CODE or --team CODE."""
     from rescueops.accounts import service
 
     async def revoke() -> Any:
-        user_id, assignment_id = await service.find_assignment(username, GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code))
+        grant = GrantIn(role=Role(role), unit_code=unit_code, hub_code=hub_code, team_code=team_code)
+        user_id, assignment_id = await service.find_assignment(username, grant)
         return await service.revoke_role(None, user_id, assignment_id)
 
-    user = _run(_migrated(revoke)())
-    click.echo(f"{user.username}: " + (", ".join(f"{g.role.value}@{g.unit_code or 'hub:' + g.hub_code}" for g in user.grants) or "no roles"))
+    click.echo(_grants(_run(_migrated(revoke)())))
 
 
 @users.command("unlock")
@@ -312,15 +314,14 @@ def worker(check: bool) -> None:
 def dev(ctx: click.Context, host: str, port: int) -> None:
     """Migrate, load reference data (and demo data on the first run), print logins, serve."""
     os.environ.setdefault("RESCUEOPS_LOG_FORMAT", "console")  # a person reads this terminal
-    from rescueops import demo
+    from rescueops import demo, reference
     from rescueops.db.migrations import upgrade
-    from rescueops.orgs import service
 
     settings = get_settings()
 
     async def prepare() -> list[dict[str, str]]:
         await upgrade()
-        await service.load_reference()
+        await reference.load_all()
         if settings.production:
             return []
         return await demo.load_demo(settings)

@@ -50,7 +50,7 @@ def test_server_refuses_an_unmigrated_database(empty_database: str) -> None:
 def test_seed_and_user_commands(empty_database: str) -> None:
     assert rescueops("db", "upgrade", url=empty_database).returncode == 0
     seeded = rescueops("seed", "reference", url=empty_database)
-    assert seeded.returncode == 0 and "120 units added" in seeded.stdout
+    assert seeded.returncode == 0 and "120 units added" in seeded.stdout and "team categories: 13 added" in seeded.stdout
     again = rescueops("seed", "reference", url=empty_database)
     assert "0 units added, 0 updated" in again.stdout
     created = rescueops("users", "create", "zhang.san", "--name", "张三", "--unit", "150400", "--password-stdin",

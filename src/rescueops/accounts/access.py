@@ -12,23 +12,32 @@ from rescueops.accounts.tables import Role
 from rescueops.db.paths import is_under
 from rescueops.errors import NotFound, PermissionDenied
 
-# Viewing the organisation tree is open to every signed-in user: the structure is not secret.
-_EVERYONE = {"orgs.view"}
+# Every signed-in user may view the organisation tree (the structure is not secret), the teams
+# within their scopes, and who a scanned member card belongs to (name and team only).
+_EVERYONE = {"orgs.view", "teams.view", "cards.verify"}
+# Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
+_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal"}
+# Supervising teams: registering them, their status, and deciding leadership filings.
+_SUPERVISION = {"teams.manage", "filings.decide"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
         _EVERYONE
+        | _ROSTER
+        | _SUPERVISION
         | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view", "service_accounts.manage"}
     ),
     Role.region_coordinator: frozenset(
-        _EVERYONE | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
+        _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
     ),
     Role.hub_coordinator: frozenset(_EVERYONE | {"users.view"}),
-    Role.league_supervisor: frozenset(_EVERYONE | {"orgs.manage", "users.view", "users.manage", "audit.view"}),
-    Role.county_officer: frozenset(_EVERYONE | {"users.view", "users.manage"}),
+    Role.league_supervisor: frozenset(
+        _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "users.view", "users.manage", "audit.view"}
+    ),
+    Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | {"users.view", "users.manage"}),
     Role.logistics: frozenset(_EVERYONE),
-    Role.captain: frozenset(_EVERYONE),
-    Role.deputy_captain: frozenset(_EVERYONE),
+    Role.captain: frozenset(_EVERYONE | _ROSTER),
+    Role.deputy_captain: frozenset(_EVERYONE | _ROSTER),
     Role.member: frozenset(_EVERYONE),
 }
 
@@ -55,6 +64,7 @@ class Grant:
     paths: tuple[str, ...]  # org paths covered; admin holds the root
     unit_code: str | None = None
     hub_code: str | None = None
+    team_code: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,12 @@ class GrantIn(BaseModel):
     role: Role
     unit_code: str | None = Field(default=None, description="Scope: this org unit and everything under it")
     hub_code: str | None = Field(default=None, description="Scope: the units this regional hub covers")
+    team_code: str | None = Field(default=None, description="Scope: one team (for captains, deputies and members)")
 
     @model_validator(mode="after")
     def _one_scope(self) -> GrantIn:
-        if (self.unit_code is None) == (self.hub_code is None):
-            raise ValueError("give exactly one scope: unit_code or hub_code")
+        if sum(scope is not None for scope in (self.unit_code, self.hub_code, self.team_code)) != 1:
+            raise ValueError("give exactly one scope: unit_code, hub_code or team_code")
         return self
 
 
@@ -43,6 +44,7 @@ class GrantOut(BaseModel):
     role: Role
     unit_code: str | None
     hub_code: str | None
+    team_code: str | None = None
     granted_at: datetime
 
 

@@ -34,6 +34,7 @@ from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied,
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import Hub, OrgUnit
 from rescueops.settings import get_settings
+from rescueops.teams.tables import Team
 
 # last_used_at is refreshed at most this often: a write per request would serialise SQLite.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -137,6 +138,8 @@ async def load_principal(user_id: int, *, token_id: int | None = None) -> Princi
         RoleAssignment.unit.code.as_alias("unit_code"),
         RoleAssignment.unit.path.as_alias("unit_path"),
         RoleAssignment.hub.code.as_alias("hub_code"),
+        RoleAssignment.team.code.as_alias("team_code"),
+        RoleAssignment.team.path.as_alias("team_path"),
     ).where(RoleAssignment.user == user_id)
     hub_paths = await orgs.hub_paths() if any(row["hub_code"] for row in rows) else {}
     grants = []
@@ -146,9 +149,13 @@ async def load_principal(user_id: int, *, token_id: int | None = None) -> Princi
             paths: tuple[str, ...] = (ROOT_PATH,)
         elif row["hub_code"]:
             paths = hub_paths.get(row["hub_code"], ())
+        elif row["team_code"]:
+            paths = (row["team_path"],)
         else:
             paths = (row["unit_path"],)
-        grants.append(Grant(role=role, paths=paths, unit_code=row["unit_code"], hub_code=row["hub_code"]))
+        grants.append(
+            Grant(role=role, paths=paths, unit_code=row["unit_code"], hub_code=row["hub_code"], team_code=row["team_code"])
+        )
     return Principal(
         user_id=user["id"],
         username=user["username"],
@@ -260,6 +267,7 @@ async def _grants_of(user_ids: list[int]) -> dict[int, list[GrantOut]]:
         RoleAssignment.granted_at,
         RoleAssignment.unit.code.as_alias("unit_code"),
         RoleAssignment.hub.code.as_alias("hub_code"),
+        RoleAssignment.team.code.as_alias("team_code"),
     ).where(RoleAssignment.user.is_in(user_ids)).order_by(RoleAssignment.id)
     grants: dict[int, list[GrantOut]] = {}
     for row in rows:
@@ -378,6 +386,11 @@ async def _scope_of(grant: GrantIn) -> tuple[dict[str, int], tuple[str, ...]]:
         if unit is None:
             raise InvalidInput(f"unit_code: no org unit '{grant.unit_code}'", details=[{"field": "unit_code", "message": "unknown unit"}])
         return {"unit": unit["id"]}, (unit["path"],)
+    if grant.team_code is not None:
+        team = await Team.select(Team.id, Team.path).where(Team.code == grant.team_code).first()
+        if team is None:
+            raise InvalidInput(f"team_code: no team '{grant.team_code}'", details=[{"field": "team_code", "message": "unknown team"}])
+        return {"team": team["id"]}, (team["path"],)
     hub = await Hub.select(Hub.id).where(Hub.code == grant.hub_code).first()
     if hub is None:
         raise InvalidInput(f"hub_code: no regional hub '{grant.hub_code}'", details=[{"field": "hub_code", "message": "unknown hub"}])
@@ -415,11 +428,14 @@ async def grant_role(actor: Principal | None, user_id: int, grant: GrantIn) -> U
 async def revoke_role(actor: Principal | None, user_id: int, assignment_id: int) -> UserOut:
     user = await _user_row(actor, user_id=user_id)
     row = await RoleAssignment.select(
-        RoleAssignment.role, RoleAssignment.unit.code.as_alias("unit_code"), RoleAssignment.hub.code.as_alias("hub_code")
+        RoleAssignment.role,
+        RoleAssignment.unit.code.as_alias("unit_code"),
+        RoleAssignment.hub.code.as_alias("hub_code"),
+        RoleAssignment.team.code.as_alias("team_code"),
     ).where((RoleAssignment.id == assignment_id) & (RoleAssignment.user == user_id)).first()
     if row is None:
         raise NotFound(f"User #{user_id} has no role assignment #{assignment_id}.")
-    grant = GrantIn(role=row["role"], unit_code=row["unit_code"], hub_code=row["hub_code"])
+    grant = GrantIn(role=row["role"], unit_code=row["unit_code"], hub_code=row["hub_code"], team_code=row["team_code"])
     _, paths = await _scope_of(grant)
     if actor is not None and not may_grant(actor, grant.role, paths):
         raise PermissionDenied(f"You may not revoke '{grant.role.value}' over that scope.")

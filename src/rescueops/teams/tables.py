@@ -1,6 +1,17 @@
 from enum import Enum
 
-from piccolo.columns import JSONB, Boolean, Date, DoublePrecision, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 

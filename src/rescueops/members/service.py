@@ -1,0 +1,628 @@
+"""Members: people, their memberships and lifecycle, certificates, insurance, hours and QR cards."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from rescueops import crypto
+from rescueops.accounts import service as accounts
+from rescueops.accounts.access import Principal, authorize, can
+from rescueops.db import write_transaction
+from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
+from rescueops.members.identity import mask_id, mask_phone
+from rescueops.members.schemas import (
+    CardHolder,
+    CardOut,
+    CertificateIn,
+    CertificateOut,
+    CertificateTypeOut,
+    HoursDecisionIn,
+    HoursIn,
+    HoursOut,
+    InsuranceIn,
+    InsuranceOut,
+    JoinIn,
+    MemberDetail,
+    MemberOut,
+    MembershipOut,
+    PersonIn,
+    PersonUpdate,
+    RosterEntry,
+    StatusChangeIn,
+    TeamRosterSummary,
+)
+from rescueops.members.tables import (
+    Certificate,
+    CertificateType,
+    HoursEntry,
+    HoursSource,
+    HoursStatus,
+    InsurancePolicy,
+    Membership,
+    MembershipEvent,
+    MemberStatus,
+    Person,
+    TeamRole,
+)
+from rescueops.settings import get_settings
+from rescueops.teams import service as teams
+from rescueops.teams.schemas import Leadership, PersonRef
+
+EXPIRY_WARNING_DAYS = 90
+CARD_PURPOSE = "member-card"
+
+# Allowed moves of a member's lifecycle; exited closes the membership.
+TRANSITIONS: dict[MemberStatus, set[MemberStatus]] = {
+    MemberStatus.applicant: {MemberStatus.probation, MemberStatus.active, MemberStatus.exited},
+    MemberStatus.probation: {MemberStatus.active, MemberStatus.exited},
+    MemberStatus.active: {MemberStatus.inactive, MemberStatus.exited},
+    MemberStatus.inactive: {MemberStatus.active, MemberStatus.exited},
+    MemberStatus.exited: set(),
+}
+# Members still on the roster (counted for leadership, certified ratio, check-ins).
+ON_ROSTER = (MemberStatus.probation.value, MemberStatus.active.value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+async def load_certificate_types() -> int:
+    text = resources.files("rescueops.members").joinpath("reference/certificate_types.yaml").read_text("utf-8")
+    entries = yaml.safe_load(text)["certificate_types"]
+    existing = {row["code"] for row in await CertificateType.select(CertificateType.code)}
+    async with write_transaction():
+        for entry in entries:
+            values = {k: entry[k] for k in ("name_zh", "name_en", "issuer", "validity_months", "first_aid")}
+            if entry["code"] in existing:
+                await CertificateType.update(values).where(CertificateType.code == entry["code"])
+            else:
+                await CertificateType.insert(CertificateType(code=entry["code"], **values))
+    return len([e for e in entries if e["code"] not in existing])
+
+
+async def certificate_types() -> list[CertificateTypeOut]:
+    rows = await CertificateType.select().order_by(CertificateType.id)
+    return [CertificateTypeOut.model_validate(row) for row in rows]
+
+
+# --- services for teams --------------------------------------------------------------------
+
+
+async def leadership_of(team_ids: list[int]) -> dict[int, Leadership]:
+    rows = await Membership.select(
+        Membership.team, Membership.role, Membership.person.id.as_alias("pid"), Membership.person.name.as_alias("name")
+    ).where(
+        Membership.team.is_in(team_ids)
+        & Membership.left_on.is_null()
+        & Membership.role.is_in([TeamRole.captain.value, TeamRole.deputy_captain.value])
+    ).order_by(Membership.id)
+    result: dict[int, Leadership] = {}
+    for row in rows:
+        lead = result.setdefault(row["team"], Leadership(captain=None, deputies=[]))
+        ref = PersonRef(id=row["pid"], name=row["name"])
+        if row["role"] == TeamRole.captain.value:
+            lead.captain = ref
+        else:
+            lead.deputies.append(ref)
+    return result
+
+
+async def active_counts(team_ids: list[int]) -> dict[int, int]:
+    rows = await Membership.select(Membership.team).where(
+        Membership.team.is_in(team_ids) & Membership.left_on.is_null() & Membership.status.is_in(list(ON_ROSTER))
+    )
+    counts: dict[int, int] = {}
+    for row in rows:
+        counts[row["team"]] = counts.get(row["team"], 0) + 1
+    return counts
+
+
+async def names_of(person_ids: list[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    return {row["id"]: row["name"] for row in await Person.select(Person.id, Person.name).where(Person.id.is_in(person_ids))}
+
+
+async def require_active_members(team_code: str, person_ids: list[int]) -> None:
+    """Every person is an active member of this team (leaders are chosen among active members)."""
+    rows = await Membership.select(Membership.person).where(
+        (Membership.team.code == team_code)
+        & Membership.left_on.is_null()
+        & (Membership.status == MemberStatus.active.value)
+        & Membership.person.is_in(person_ids)
+    )
+    missing = sorted(set(person_ids) - {row["person"] for row in rows})
+    if missing:
+        names = await names_of(missing)
+        listed = ", ".join(f"{names.get(pid, '#' + str(pid))}" for pid in missing)
+        raise InvalidInput(f"Not an active member of team {team_code}: {listed}.", code="not_active_member")
+
+
+async def apply_leadership(principal: Principal, team_id: int, captain_id: int, deputy_ids: list[int]) -> None:
+    """Make the approved leadership current (call inside the approving transaction)."""
+    rows = await Membership.select(Membership.id, Membership.person, Membership.role).where(
+        (Membership.team == team_id) & Membership.left_on.is_null()
+    )
+    wanted = {captain_id: TeamRole.captain.value, **{d: TeamRole.deputy_captain.value for d in deputy_ids}}
+    for row in rows:
+        new_role = wanted.get(row["person"])
+        if new_role is None and row["role"] in (TeamRole.captain.value, TeamRole.deputy_captain.value):
+            new_role = TeamRole.member.value
+        if new_role and new_role != row["role"]:
+            await Membership.update({Membership.role: new_role}).where(Membership.id == row["id"])
+            await MembershipEvent.insert(
+                MembershipEvent(membership=row["id"], kind="role", from_value=row["role"], to_value=new_role,
+                                reason="leadership filing approved", effective_on=date.today(), by_user=principal.user_id, at=_now())
+            )
+
+
+# --- people and memberships ----------------------------------------------------------------
+
+
+def _valid_on(expires_on: date | None, on: date, starts_on: date | None = None) -> bool:
+    return (expires_on is None or expires_on >= on) and (starts_on is None or starts_on <= on)
+
+
+async def _current(person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = await Membership.select(
+        Membership.all_columns(), Membership.team.code.as_alias("team_code"), Membership.team.name_zh.as_alias("team_name"),
+        Membership.team.path.as_alias("team_path"),
+    ).where(Membership.person.is_in(person_ids)).order_by(Membership.id)
+    latest: dict[int, dict[str, Any]] = {}
+    for row in rows:  # the open one, else the last one: it decides who may see the person
+        if row["left_on"] is None or row["person"] not in latest or latest[row["person"]]["left_on"] is not None:
+            latest[row["person"]] = row
+    return latest
+
+
+async def _first_aid(person_ids: list[int], on: date) -> dict[int, date | None]:
+    """Latest expiry of a valid first-aid certificate per person (date.max for no expiry)."""
+    rows = await Certificate.select(Certificate.person, Certificate.expires_on, Certificate.issued_on).where(
+        Certificate.person.is_in(person_ids) & (Certificate.type.first_aid == True)  # noqa: E712
+    )
+    best: dict[int, date | None] = {}
+    for row in rows:
+        if _valid_on(row["expires_on"], on, row["issued_on"]):
+            expiry = row["expires_on"] or date.max
+            best[row["person"]] = max(best.get(row["person"]) or date.min, expiry)
+    return best
+
+
+async def _insured(person_ids: list[int], on: date) -> set[int]:
+    rows = await InsurancePolicy.select(InsurancePolicy.person).where(
+        InsurancePolicy.person.is_in(person_ids) & (InsurancePolicy.starts_on <= on) & (InsurancePolicy.ends_on >= on)
+    )
+    return {row["person"] for row in rows}
+
+
+def _membership_out(row: dict[str, Any]) -> MembershipOut:
+    return MembershipOut(
+        id=row["id"], team_code=row["team_code"], team_name=row["team_name"], role=row["role"], status=row["status"],
+        joined_on=row["joined_on"], left_on=row["left_on"], exit_reason=row["exit_reason"],
+    )
+
+
+async def _person_scope(person_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    person = await Person.select().where(Person.id == person_id).first()
+    if person is None:
+        raise NotFound(f"No member #{person_id}.")
+    return person, (await _current([person_id])).get(person_id)
+
+
+def _own_record(principal: Principal, person: dict[str, Any]) -> bool:
+    return person["user"] is not None and person["user"] == principal.user_id
+
+
+async def _visible_person(principal: Principal, person_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    person, membership = await _person_scope(person_id)
+    if not _own_record(principal, person):
+        authorize(principal, "teams.view", membership["team_path"] if membership else "/", hide=True)
+    return person, membership
+
+
+async def _member_out(principal: Principal, person: dict[str, Any], membership: dict[str, Any] | None, unmask: bool) -> MemberOut:
+    path = membership["team_path"] if membership else "/"
+    may_unmask = _own_record(principal, person) or can(principal, "members.personal", path)
+    show = unmask and may_unmask
+    if show:
+        # Reading unmasked personal data is logged (个人信息保护法).
+        await accounts.record_audit(principal, "members.person.read_personal", "person", str(person["id"]), path, {})
+    today = date.today()
+    first_aid = await _first_aid([person["id"]], today)
+    return MemberOut(
+        id=person["id"],
+        name=person["name"],
+        gender=person["gender"],
+        birth_date=person["birth_date"],
+        id_number=crypto.decrypt(person["id_number_encrypted"]) if show else mask_id(person["id_number_last4"]),
+        phone=person["phone"] if show or may_unmask else mask_phone(person["phone"]),
+        blood_type=person["blood_type"],
+        emergency_contact=person["emergency_contact"],
+        emergency_phone=person["emergency_phone"] if show or may_unmask else mask_phone(person["emergency_phone"]),
+        rc_member_number=person["rc_member_number"],
+        skills=person["skills"],
+        languages=json.loads(person["languages"]) if isinstance(person["languages"], str) else person["languages"],
+        masked=not show,
+        membership=_membership_out(membership) if membership and membership["left_on"] is None else None,
+        first_aid_valid=person["id"] in first_aid,
+        insured=person["id"] in await _insured([person["id"]], today),
+    )
+
+
+async def get_member(principal: Principal, person_id: int, *, unmask: bool = False, on: date | None = None) -> MemberDetail:
+    person, membership = await _visible_person(principal, person_id)
+    base = await _member_out(principal, person, membership, unmask)
+    on = on or date.today()
+    history = await Membership.select(
+        Membership.all_columns(), Membership.team.code.as_alias("team_code"), Membership.team.name_zh.as_alias("team_name")
+    ).where(Membership.person == person_id).order_by(Membership.joined_on)
+    hours = await HoursEntry.select(HoursEntry.hours, HoursEntry.worked_on).where(
+        (HoursEntry.person == person_id) & (HoursEntry.status == HoursStatus.approved.value)
+    )
+    return MemberDetail(
+        **base.model_dump(),
+        history=[_membership_out(row) for row in history],
+        certificates=await list_certificates(principal, person_id, on=on),
+        insurance=await _insurance_of(person_id, on),
+        hours_total=sum((Decimal(str(h["hours"])) for h in hours), Decimal(0)),
+        hours_this_year=sum((Decimal(str(h["hours"])) for h in hours if h["worked_on"].year == on.year), Decimal(0)),
+    )
+
+
+async def find_person_by_id_number(id_number: str) -> dict[str, Any] | None:
+    return await Person.select().where(Person.id_number_hash == crypto.lookup_hash(id_number)).first()
+
+
+def _person_values(data: PersonIn | PersonUpdate) -> dict[str, Any]:
+    values = data.model_dump(exclude={"id_number", "gender", "birth_date"})
+    values["languages"] = json.dumps(values["languages"])
+    return values
+
+
+async def join_team(principal: Principal | None, team_code: str, data: JoinIn) -> MemberOut:
+    """Add a person to a team; someone already known (same ID number) joins again with their history."""
+    team = await teams.team_row(team_code)
+    if principal is not None:
+        authorize(principal, "roster.manage", team["path"], hide=not can(principal, "teams.view", team["path"]))
+    person_id = await _join(principal, team, data)
+    person, membership = await _person_scope(person_id)
+    return await _member_out(principal or _system(), person, membership, unmask=False)
+
+
+def _system() -> Principal:
+    return Principal(user_id=0, username="system", display_name="system", kind="service", locale=None, grants=())
+
+
+async def _join(principal: Principal | None, team: dict[str, Any], data: JoinIn) -> int:
+    if team["status"] == "exited":
+        raise InvalidInput(f"Team {team['code']} has exited; it takes no new members.", code="team_exited")
+    existing = await find_person_by_id_number(data.person.id_number)
+    async with write_transaction():
+        if existing is not None:
+            open_membership = await Membership.select(Membership.team.code.as_alias("team_code"), Membership.team.name_zh.as_alias("name")).where(
+                (Membership.person == existing["id"]) & Membership.left_on.is_null()
+            ).first()
+            if open_membership is not None:
+                where = "this team" if open_membership["team_code"] == team["code"] else f"team {open_membership['name']} ({open_membership['team_code']})"
+                raise Conflict(f"{existing['name']} is already a member of {where}; they must leave it first.", code="already_member")
+            person_id = existing["id"]
+            await Person.update(_person_values(data.person)).where(Person.id == person_id)
+        else:
+            rows = await Person.insert(
+                Person(
+                    gender=data.person.gender.value,
+                    birth_date=data.person.birth_date,
+                    id_number_encrypted=crypto.encrypt(data.person.id_number),
+                    id_number_hash=crypto.lookup_hash(data.person.id_number),
+                    id_number_last4=data.person.id_number[-4:],
+                    created_at=_now(),
+                    **_person_values(data.person),
+                )
+            ).returning(Person.id)
+            person_id = rows[0]["id"]
+        role = TeamRole.member if data.status is MemberStatus.active else TeamRole.probationary
+        rows = await Membership.insert(
+            Membership(person=person_id, team=team["id"], role=role.value, status=data.status.value, joined_on=data.joined_on)
+        ).returning(Membership.id)
+        await MembershipEvent.insert(
+            MembershipEvent(membership=rows[0]["id"], kind="status", to_value=data.status.value, reason="joined",
+                            effective_on=data.joined_on, by_user=principal.user_id if principal else None, at=_now())
+        )
+        await accounts.record_audit(principal, "members.membership.join", "person", str(person_id), team["path"],
+                                    {"team": team["code"], "status": data.status.value, "name": data.person.name})
+    return person_id
+
+
+async def update_person(principal: Principal, person_id: int, data: PersonUpdate) -> MemberOut:
+    person, membership = await _visible_person(principal, person_id)
+    path = membership["team_path"] if membership else "/"
+    if not _own_record(principal, person):
+        authorize(principal, "roster.manage", path)
+    async with write_transaction():
+        await Person.update(_person_values(data)).where(Person.id == person_id)
+        await accounts.record_audit(principal, "members.person.update", "person", str(person_id), path,
+                                    {"fields": sorted(data.model_fields_set)})
+    person, membership = await _person_scope(person_id)
+    return await _member_out(principal, person, membership, unmask=False)
+
+
+async def change_member_status(principal: Principal, person_id: int, change: StatusChangeIn) -> MemberOut:
+    person, membership = await _visible_person(principal, person_id)
+    if membership is None or membership["left_on"] is not None:
+        raise InvalidInput(f"{person['name']} has no open membership to change.", code="no_membership")
+    authorize(principal, "roster.manage", membership["team_path"])
+    current = MemberStatus(membership["status"])
+    if change.status not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current]))
+        raise InvalidInput(f"A member who is {current.value} cannot become {change.status.value}; allowed: {allowed}.",
+                           code="invalid_transition")
+    if change.status in (MemberStatus.exited, MemberStatus.inactive) and len(change.reason.strip()) < 2:
+        raise field_error("reason", f"say why the member is {change.status.value}")
+    if change.effective_on < membership["joined_on"]:
+        raise field_error("effective_on", "cannot be before the member joined")
+    values: dict[Any, Any] = {Membership.status: change.status.value}
+    if change.status is MemberStatus.exited:
+        values.update({Membership.left_on: change.effective_on, Membership.exit_reason: change.reason})
+    if change.status is MemberStatus.active and membership["role"] == TeamRole.probationary.value:
+        values[Membership.role] = TeamRole.member.value
+    async with write_transaction():
+        await Membership.update(values).where(Membership.id == membership["id"])
+        await MembershipEvent.insert(
+            MembershipEvent(membership=membership["id"], kind="status", from_value=current.value, to_value=change.status.value,
+                            reason=change.reason, effective_on=change.effective_on, by_user=principal.user_id, at=_now())
+        )
+        await accounts.record_audit(principal, "members.membership.status", "person", str(person_id), membership["team_path"],
+                                    {"from": current.value, "to": change.status.value, "reason": change.reason})
+    person, membership = await _person_scope(person_id)
+    return await _member_out(principal, person, membership, unmask=False)
+
+
+async def roster(principal: Principal, team_code: str, *, on: date | None = None, include_exited: bool = False) -> TeamRosterSummary:
+    team = await teams.team_row(team_code)
+    authorize(principal, "teams.view", team["path"], hide=True)
+    on = on or date.today()
+    query = Membership.select(
+        Membership.all_columns(), Membership.person.name.as_alias("name"), Membership.person.gender.as_alias("gender"),
+        Membership.person.phone.as_alias("phone"),
+    ).where(Membership.team == team["id"]).order_by(Membership.joined_on)
+    if not include_exited:
+        query = query.where(Membership.left_on.is_null())
+    rows = await query
+    ids = [row["person"] for row in rows]
+    first_aid = await _first_aid(ids, on)
+    insured = await _insured(ids, on)
+    hours = await HoursEntry.select(HoursEntry.person, HoursEntry.hours).where(
+        HoursEntry.person.is_in(ids or [-1]) & (HoursEntry.team == team["id"]) & (HoursEntry.status == HoursStatus.approved.value)
+        & (HoursEntry.worked_on >= date(on.year, 1, 1)) & (HoursEntry.worked_on <= date(on.year, 12, 31))
+    )
+    per_person: dict[int, Decimal] = {}
+    for h in hours:
+        per_person[h["person"]] = per_person.get(h["person"], Decimal(0)) + Decimal(str(h["hours"]))
+    show_phone = can(principal, "members.personal", team["path"])
+    entries = [
+        RosterEntry(
+            person_id=row["person"], name=row["name"], gender=row["gender"], role=row["role"], status=row["status"],
+            joined_on=row["joined_on"], phone=row["phone"] if show_phone else mask_phone(row["phone"]),
+            first_aid_valid=row["person"] in first_aid,
+            first_aid_expires_on=None if first_aid.get(row["person"]) in (None, date.max) else first_aid[row["person"]],
+            insured=row["person"] in insured, hours_this_year=per_person.get(row["person"], Decimal(0)),
+        )
+        for row in rows
+    ]
+    counted = [e for e in entries if e.status.value in ON_ROSTER]
+    certified = sum(1 for e in counted if e.first_aid_valid)
+    return TeamRosterSummary(
+        members=entries,
+        active=len(counted),
+        certified=certified,
+        certified_ratio=round(certified / len(counted), 3) if counted else 0.0,
+        expiring=await _expiring(ids, on),
+        hours_this_year=sum(per_person.values(), Decimal(0)),
+    )
+
+
+async def _expiring(person_ids: list[int], on: date) -> list[dict[str, Any]]:
+    if not person_ids:
+        return []
+    horizon = on + timedelta(days=EXPIRY_WARNING_DAYS)
+    certificates = await Certificate.select(
+        Certificate.person, Certificate.person.name.as_alias("name"), Certificate.type.name_zh.as_alias("what"),
+        Certificate.expires_on.as_alias("ends_on"),
+    ).where(Certificate.person.is_in(person_ids) & (Certificate.expires_on >= on) & (Certificate.expires_on <= horizon))
+    policies = await InsurancePolicy.select(
+        InsurancePolicy.person, InsurancePolicy.person.name.as_alias("name"), InsurancePolicy.insurer.as_alias("what"),
+        InsurancePolicy.ends_on,
+    ).where(InsurancePolicy.person.is_in(person_ids) & (InsurancePolicy.ends_on >= on) & (InsurancePolicy.ends_on <= horizon))
+    items = [{**row, "kind": "certificate"} for row in certificates] + [{**row, "kind": "insurance"} for row in policies]
+    return sorted(items, key=lambda item: item["ends_on"])
+
+
+# --- certificates and insurance ------------------------------------------------------------
+
+
+async def _editable_person(principal: Principal, person_id: int) -> tuple[dict[str, Any], str]:
+    person, membership = await _visible_person(principal, person_id)
+    path = membership["team_path"] if membership else "/"
+    authorize(principal, "roster.manage", path)
+    return person, path
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+async def add_certificate(principal: Principal, person_id: int, data: CertificateIn) -> CertificateOut:
+    _, path = await _editable_person(principal, person_id)
+    kind = await CertificateType.select().where(CertificateType.code == data.type_code).first()
+    if kind is None:
+        raise field_error("type_code", f"unknown certificate type '{data.type_code}'")
+    expires_on = data.expires_on
+    if expires_on is None and kind["validity_months"]:
+        expires_on = _add_months(data.issued_on, kind["validity_months"])
+    async with write_transaction():
+        rows = await Certificate.insert(
+            Certificate(person=person_id, type=kind["id"], number=data.number, issued_on=data.issued_on,
+                        expires_on=expires_on, created_at=_now())
+        ).returning(Certificate.id)
+        await accounts.record_audit(principal, "members.certificate.add", "person", str(person_id), path,
+                                    {**data.model_dump(mode="json"), "expires_on": str(expires_on)})
+    return next(c for c in await list_certificates(principal, person_id) if c.id == rows[0]["id"])
+
+
+async def list_certificates(principal: Principal, person_id: int, *, on: date | None = None) -> list[CertificateOut]:
+    await _visible_person(principal, person_id)
+    on = on or date.today()
+    rows = await Certificate.select(
+        Certificate.all_columns(), Certificate.type.code.as_alias("type_code"), Certificate.type.name_zh.as_alias("type_name_zh"),
+        Certificate.type.name_en.as_alias("type_name_en"), Certificate.type.first_aid.as_alias("first_aid"),
+    ).where(Certificate.person == person_id).order_by(Certificate.issued_on, ascending=False)
+    return [
+        CertificateOut(**{k: row[k] for k in ("id", "type_code", "type_name_zh", "type_name_en", "first_aid", "number", "issued_on", "expires_on")},
+                       valid=_valid_on(row["expires_on"], on, row["issued_on"]), has_file=bool(row["file_name"]))
+        for row in rows
+    ]
+
+
+async def delete_certificate(principal: Principal, person_id: int, certificate_id: int) -> None:
+    _, path = await _editable_person(principal, person_id)
+    if not await Certificate.exists().where((Certificate.id == certificate_id) & (Certificate.person == person_id)):
+        raise NotFound(f"Member #{person_id} has no certificate #{certificate_id}.")
+    async with write_transaction():
+        await Certificate.delete().where(Certificate.id == certificate_id)
+        await accounts.record_audit(principal, "members.certificate.delete", "person", str(person_id), path, {"certificate": certificate_id})
+
+
+async def _insurance_of(person_id: int, on: date) -> list[InsuranceOut]:
+    rows = await InsurancePolicy.select().where(InsurancePolicy.person == person_id).order_by(InsurancePolicy.ends_on, ascending=False)
+    return [InsuranceOut(**{k: row[k] for k in ("id", "insurer", "policy_number", "starts_on", "ends_on")},
+                         valid=row["starts_on"] <= on <= row["ends_on"]) for row in rows]
+
+
+async def add_insurance(principal: Principal, person_id: int, data: InsuranceIn) -> InsuranceOut:
+    _, path = await _editable_person(principal, person_id)
+    async with write_transaction():
+        rows = await InsurancePolicy.insert(InsurancePolicy(person=person_id, created_at=_now(), **data.model_dump())).returning(InsurancePolicy.id)
+        await accounts.record_audit(principal, "members.insurance.add", "person", str(person_id), path, data.model_dump(mode="json"))
+    return next(p for p in await _insurance_of(person_id, date.today()) if p.id == rows[0]["id"])
+
+
+# --- service hours -------------------------------------------------------------------------
+
+
+def _hours_out(row: dict[str, Any]) -> HoursOut:
+    return HoursOut(id=row["id"], person_id=row["person"], person_name=row["person_name"], team_code=row["team_code"],
+                    source=row["source"], worked_on=row["worked_on"], hours=Decimal(str(row["hours"])), note=row["note"],
+                    status=row["status"])
+
+
+_HOURS_COLUMNS = (HoursEntry.all_columns(), HoursEntry.person.name.as_alias("person_name"), HoursEntry.team.code.as_alias("team_code"))
+
+
+async def log_hours(principal: Principal, person_id: int, data: HoursIn) -> HoursOut:
+    """Manual entry: pending until a captain or supervisor approves it (drills and deployments add approved rows)."""
+    person, membership = await _visible_person(principal, person_id)
+    if membership is None or membership["left_on"] is not None:
+        raise InvalidInput(f"{person['name']} is not on a team roster.", code="no_membership")
+    if not _own_record(principal, person):
+        authorize(principal, "roster.manage", membership["team_path"])
+    async with write_transaction():
+        rows = await HoursEntry.insert(
+            HoursEntry(person=person_id, team=membership["team"], source=HoursSource.manual.value, worked_on=data.worked_on,
+                       hours=data.hours, note=data.note, status=HoursStatus.pending.value, entered_by=principal.user_id,
+                       created_at=_now())
+        ).returning(HoursEntry.id)
+        await accounts.record_audit(principal, "members.hours.log", "person", str(person_id), membership["team_path"],
+                                    data.model_dump(mode="json"))
+    return _hours_out(await HoursEntry.select(*_HOURS_COLUMNS).where(HoursEntry.id == rows[0]["id"]).first())
+
+
+async def add_hours(person_id: int, team_id: int, source: HoursSource, source_ref: str, worked_on: date, hours: Decimal, note: str) -> None:
+    """For drills and deployments: approved hours, written inside the caller's transaction."""
+    await HoursEntry.insert(
+        HoursEntry(person=person_id, team=team_id, source=source.value, source_ref=source_ref, worked_on=worked_on,
+                   hours=hours, note=note, status=HoursStatus.approved.value, created_at=_now())
+    )
+
+
+async def team_hours(principal: Principal, team_code: str, *, status: HoursStatus | None = None) -> list[HoursOut]:
+    team = await teams.team_row(team_code)
+    authorize(principal, "teams.view", team["path"], hide=True)
+    query = HoursEntry.select(*_HOURS_COLUMNS).where(HoursEntry.team == team["id"]).order_by(HoursEntry.worked_on, ascending=False)
+    if status:
+        query = query.where(HoursEntry.status == status.value)
+    return [_hours_out(row) for row in await query]
+
+
+async def decide_hours(principal: Principal, entry_id: int, decision: HoursDecisionIn) -> HoursOut:
+    row = await HoursEntry.select(*_HOURS_COLUMNS, HoursEntry.team.path.as_alias("team_path")).where(HoursEntry.id == entry_id).first()
+    if row is None:
+        raise NotFound(f"No hours entry #{entry_id}.")
+    authorize(principal, "hours.approve", row["team_path"], hide=not can(principal, "teams.view", row["team_path"]))
+    if row["entered_by"] == principal.user_id:
+        raise InvalidInput("Hours you entered yourself are approved by someone else.", code="own_entry")
+    status = HoursStatus.approved if decision.approve else HoursStatus.rejected
+    async with write_transaction():
+        won = await HoursEntry.update({HoursEntry.status: status.value, HoursEntry.decided_by: principal.user_id}).where(
+            (HoursEntry.id == entry_id) & (HoursEntry.status == HoursStatus.pending.value)
+        ).returning(HoursEntry.id)
+        if not won:
+            raise Conflict("This entry was already decided.", code="already_decided")
+        await accounts.record_audit(principal, f"members.hours.{status.value}", "person", str(row["person"]), row["team_path"], {"entry": entry_id})
+    return _hours_out(await HoursEntry.select(*_HOURS_COLUMNS).where(HoursEntry.id == entry_id).first())
+
+
+# --- QR member cards -----------------------------------------------------------------------
+
+
+def card_url(token: str) -> str:
+    return f"{get_settings().base_url.rstrip('/')}/c/{token}"
+
+
+async def card(principal: Principal, person_id: int) -> CardOut:
+    person, _ = await _visible_person(principal, person_id)
+    token = crypto.sign(CARD_PURPOSE, {"p": person["id"], "v": person["card_version"]})
+    return CardOut(person_id=person["id"], token=token, url=card_url(token))
+
+
+async def revoke_cards(principal: Principal, person_id: int) -> CardOut:
+    """Invalidate every card printed so far (lost card); a new one is issued."""
+    _, path = await _editable_person(principal, person_id)
+    async with write_transaction():
+        await Person.update({Person.card_version: Person.card_version + 1}).where(Person.id == person_id)
+        await accounts.record_audit(principal, "members.card.revoke", "person", str(person_id), path, {})
+    return await card(principal, person_id)
+
+
+async def verify_card(principal: Principal, token: str) -> CardHolder:
+    """Who a scanned card belongs to: name and team only, never personal data."""
+    payload = crypto.unsign(CARD_PURPOSE, token.rsplit("/", 1)[-1])
+    person = await Person.select(Person.id, Person.name, Person.card_version).where(Person.id == payload.get("p", -1)).first() if payload else None
+    if person is None or person["card_version"] != payload.get("v"):
+        raise NotFound("This card is not valid: it was revoked, or it was not issued by this system.", code="card_invalid")
+    membership = (await _current([person["id"]])).get(person["id"])
+    open_membership = membership if membership and membership["left_on"] is None else None
+    await accounts.record_audit(principal, "members.card.verify", "person", str(person["id"]),
+                                open_membership["team_path"] if open_membership else "/", {})
+    return CardHolder(
+        person_id=person["id"], name=person["name"],
+        team_code=open_membership["team_code"] if open_membership else None,
+        team_name=open_membership["team_name"] if open_membership else None,
+        status=open_membership["status"] if open_membership else None,
+    )

@@ -1,0 +1,485 @@
+"""Teams: registration, categories, status lifecycle, leadership and its filings (备案)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from rescueops.accounts import service as accounts
+from rescueops.accounts.access import Principal, authorize, can, scopes_for
+from rescueops.db import write_transaction
+from rescueops.db.pagination import PageParams
+from rescueops.db.paths import under, within
+from rescueops.db.search import contains
+from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
+from rescueops.members import service as members
+from rescueops.orgs import service as orgs
+from rescueops.orgs.schemas import UnitRef
+from rescueops.orgs.tables import Hub, OrgKind, OrgUnit
+from rescueops.teams.schemas import (
+    CategoryOut,
+    DecisionIn,
+    FilingIn,
+    FilingOut,
+    GradeOut,
+    Leadership,
+    StatusChangeOut,
+    StatusIn,
+    TeamCreate,
+    TeamOut,
+    TeamUpdate,
+)
+from rescueops.teams.tables import (
+    Category,
+    FilingStatus,
+    Grade,
+    LeadershipFiling,
+    Specialty,
+    StatusChange,
+    Team,
+    TeamStatus,
+)
+
+MIN_DEPUTIES, MAX_DEPUTIES = 2, 3
+
+# Allowed moves of the team lifecycle; exited is final.
+TRANSITIONS: dict[TeamStatus, set[TeamStatus]] = {
+    TeamStatus.forming: {TeamStatus.active, TeamStatus.exited},
+    TeamStatus.active: {TeamStatus.suspended, TeamStatus.exited},
+    TeamStatus.suspended: {TeamStatus.active, TeamStatus.exited},
+    TeamStatus.exited: set(),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# --- categories ----------------------------------------------------------------------------
+
+
+async def list_categories() -> list[CategoryOut]:
+    rows = await Category.select().order_by(Category.sort_order)
+    return [CategoryOut.model_validate(row) for row in rows]
+
+
+async def load_categories() -> int:
+    """Load the shipped category list (idempotent); returns how many were added."""
+    text = resources.files("rescueops.teams").joinpath("reference/categories.yaml").read_text("utf-8")
+    entries = yaml.safe_load(text)["categories"]
+    existing = {row["code"] for row in await Category.select(Category.code)}
+    added = 0
+    async with write_transaction():
+        for order, entry in enumerate(entries):
+            values = {"name_zh": entry["name_zh"], "name_en": entry["name_en"], "graded": entry["graded"], "sort_order": order}
+            if entry["code"] in existing:
+                await Category.update(values).where(Category.code == entry["code"])
+            else:
+                await Category.insert(Category(code=entry["code"], **values))
+                added += 1
+    return added
+
+
+async def _category_ids(codes: list[str], field: str) -> dict[str, int]:
+    rows = await Category.select(Category.id, Category.code).where(Category.code.is_in(codes)) if codes else []
+    found = {row["code"]: row["id"] for row in rows}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise field_error(field, f"unknown category: {', '.join(missing)}")
+    return found
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+_TEAM_COLUMNS = (
+    Team.id,
+    Team.code,
+    Team.name_zh,
+    Team.name_en,
+    Team.path,
+    Team.registration_kind,
+    Team.registration_number,
+    Team.filing_date,
+    Team.founded_on,
+    Team.base_address,
+    Team.lat,
+    Team.lon,
+    Team.status,
+    Team.status_since,
+    Team.contact_phone,
+    Team.hub.code.as_alias("hub_code"),
+    Team.unit.code.as_alias("unit_code"),
+    Team.unit.name_zh.as_alias("unit_name_zh"),
+    Team.unit.name_en.as_alias("unit_name_en"),
+    Team.unit.kind.as_alias("unit_kind"),
+    Team.primary_category.code.as_alias("category_code"),
+)
+
+
+def leadership_problem(status: str, leadership: Leadership) -> str | None:
+    """Why an active team breaks the rule of one captain and two or three deputies, or None."""
+    if status != TeamStatus.active.value:
+        return None
+    problems = []
+    if leadership.captain is None:
+        problems.append("no captain")
+    if not MIN_DEPUTIES <= len(leadership.deputies) <= MAX_DEPUTIES:
+        problems.append(f"{len(leadership.deputies)} deputy captains (needs {MIN_DEPUTIES}–{MAX_DEPUTIES})")
+    return "; ".join(problems) or None
+
+
+async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    categories = {c.code: c for c in await list_categories()}
+    specialties = await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(Specialty.team.is_in(ids))
+    grades = await Grade.select(
+        Grade.team, Grade.category.code.as_alias("category"), Grade.level, Grade.assessed_on, Grade.valid_until
+    ).where(Grade.team.is_in(ids))
+    leadership = await members.leadership_of(ids)
+    counts = await members.active_counts(ids)
+    out = []
+    for row in rows:
+        lead = leadership.get(row["id"], Leadership(captain=None, deputies=[]))
+        out.append(
+            TeamOut(
+                **{k: row[k] for k in ("code", "name_zh", "name_en", "path", "registration_kind", "registration_number",
+                                       "filing_date", "founded_on", "base_address", "lat", "lon", "status", "status_since",
+                                       "hub_code", "contact_phone")},
+                unit=UnitRef(code=row["unit_code"], name_zh=row["unit_name_zh"], name_en=row["unit_name_en"], kind=row["unit_kind"]),
+                primary_category=categories[row["category_code"]],
+                specialties=[categories[s["code"]] for s in specialties if s["team"] == row["id"]],
+                grades=[GradeOut.model_validate(g) for g in grades if g["team"] == row["id"]],
+                leadership=lead,
+                leadership_problem=leadership_problem(row["status"], lead),
+                active_members=counts.get(row["id"], 0),
+            )
+        )
+    return out
+
+
+async def team_row(code: str) -> dict[str, Any]:
+    row = await Team.select(*_TEAM_COLUMNS).where(Team.code == code).first()
+    if row is None:
+        raise NotFound(f"No team with code '{code}'.")
+    return row
+
+
+async def get_team(principal: Principal | None, code: str) -> TeamOut:
+    row = await team_row(code)
+    if principal is not None:
+        authorize(principal, "teams.view", row["path"], hide=True)
+    return (await _team_outs([row]))[0]
+
+
+async def list_teams(
+    principal: Principal,
+    page: PageParams,
+    *,
+    league: str | None = None,
+    unit: str | None = None,
+    category: str | None = None,
+    level: int | None = None,
+    status: TeamStatus | None = None,
+    q: str | None = None,
+    outside_rule: bool = False,
+) -> tuple[list[TeamOut], int]:
+    scopes = scopes_for(principal, "teams.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing teams.")
+    conditions = [within(Team.path, scopes)]
+    for code in filter(None, (league, unit)):
+        conditions.append(under(Team.path, (await orgs.get_unit(code)).path))
+    if category:
+        category_id = (await _category_ids([category], "category"))[category]
+        with_specialty = Specialty.select(Specialty.team).where(Specialty.category == category_id)
+        conditions.append((Team.primary_category == category_id) | Team.id.is_in([r["team"] for r in await with_specialty]))
+    if level is not None:
+        graded = await Grade.select(Grade.team).where(Grade.level == level)
+        conditions.append(Team.id.is_in([r["team"] for r in graded] or [-1]))
+    if status:
+        conditions.append(Team.status == status.value)
+    if q:
+        conditions.append(contains(Team.name_zh, q) | contains(Team.name_en, q) | contains(Team.code, q))
+    select = Team.select(*_TEAM_COLUMNS).order_by(Team.path)
+    count = Team.count()
+    for condition in filter(None, conditions):
+        select, count = select.where(condition), count.where(condition)
+    if outside_rule:
+        # The rule depends on live memberships: filter the active teams in scope here.
+        teams = [t for t in await _team_outs(await select.where(Team.status == TeamStatus.active.value)) if t.leadership_problem]
+        return teams[page.offset : page.offset + page.limit], len(teams)
+    rows = await select.limit(page.limit).offset(page.offset)
+    return await _team_outs(rows), await count
+
+
+async def _supervising_unit(code: str) -> dict[str, Any]:
+    unit = await OrgUnit.select(OrgUnit.id, OrgUnit.path, OrgUnit.kind).where(OrgUnit.code == code).first()
+    if unit is None:
+        raise field_error("unit_code", f"no org unit '{code}'")
+    if unit["kind"] not in (OrgKind.league.value, OrgKind.county.value):
+        raise field_error("unit_code", "a team is supervised by a league/city or a banner/county branch")
+    return unit
+
+
+async def _hub_id(code: str | None) -> int | None:
+    if code is None:
+        return None
+    row = await Hub.select(Hub.id).where(Hub.code == code).first()
+    if row is None:
+        raise field_error("hub_code", f"no regional hub '{code}'")
+    return row["id"]
+
+
+def _team_values(data: TeamCreate | TeamUpdate) -> dict[str, Any]:
+    return {
+        "name_zh": data.name_zh,
+        "name_en": data.name_en,
+        "registration_kind": data.registration_kind.value,
+        "registration_number": data.registration_number,
+        "filing_date": data.filing_date,
+        "founded_on": data.founded_on,
+        "base_address": data.base_address,
+        "lat": data.lat,
+        "lon": data.lon,
+        "contact_phone": data.contact_phone,
+    }
+
+
+async def create_team(principal: Principal | None, data: TeamCreate) -> TeamOut:
+    unit = await _supervising_unit(data.unit_code)
+    path = f"{unit['path']}t:{data.code}/"
+    if principal is not None:
+        authorize(principal, "teams.manage", path)
+    categories = await _category_ids([data.primary_category, *data.specialties], "specialties")
+    hub_id = await _hub_id(data.hub_code)
+    async with write_transaction():
+        if await Team.exists().where(Team.code == data.code):
+            raise Conflict(f"A team with code '{data.code}' already exists.", code="duplicate_code")
+        rows = await Team.insert(
+            Team(
+                code=data.code,
+                unit=unit["id"],
+                path=path,
+                primary_category=categories[data.primary_category],
+                status=TeamStatus.forming.value,
+                status_since=date.today(),
+                hub=hub_id,
+                created_at=_now(),
+                **_team_values(data),
+            )
+        ).returning(Team.id)
+        team_id = rows[0]["id"]
+        await _set_specialties(team_id, [categories[c] for c in data.specialties if c != data.primary_category])
+        await StatusChange.insert(
+            StatusChange(team=team_id, to_status=TeamStatus.forming.value, reason="created", effective_on=date.today(),
+                         changed_by=principal.user_id if principal else None, changed_at=_now())
+        )
+        await accounts.record_audit(principal, "teams.team.create", "team", data.code, path, data.model_dump(mode="json"))
+    return await get_team(None, data.code)
+
+
+async def _set_specialties(team_id: int, category_ids: list[int]) -> None:
+    await Specialty.delete().where(Specialty.team == team_id)
+    if category_ids:
+        await Specialty.insert(*[Specialty(team=team_id, category=c) for c in dict.fromkeys(category_ids)])
+
+
+async def update_team(principal: Principal, code: str, data: TeamUpdate) -> TeamOut:
+    row = await team_row(code)
+    authorize(principal, "teams.manage", row["path"], hide=not can(principal, "teams.view", row["path"]))
+    categories = await _category_ids([data.primary_category, *data.specialties], "specialties")
+    hub_id = await _hub_id(data.hub_code)
+    async with write_transaction():
+        await Team.update({**_team_values(data), "primary_category": categories[data.primary_category], "hub": hub_id}).where(
+            Team.id == row["id"]
+        )
+        await _set_specialties(row["id"], [categories[c] for c in data.specialties if c != data.primary_category])
+        await accounts.record_audit(principal, "teams.team.update", "team", code, row["path"], data.model_dump(mode="json"))
+    return await get_team(None, code)
+
+
+async def change_status(principal: Principal, code: str, change: StatusIn) -> TeamOut:
+    team = await get_team(principal, code)
+    authorize(principal, "teams.manage", team.path)
+    if change.status not in TRANSITIONS[team.status]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[team.status])) or "none (exited is final)"
+        raise InvalidInput(
+            f"A {team.status.value} team cannot become {change.status.value}; allowed: {allowed}.", code="invalid_transition"
+        )
+    if change.status in (TeamStatus.suspended, TeamStatus.exited) and len(change.reason.strip()) < 2:
+        raise field_error("reason", f"say why the team is {change.status.value}")
+    if change.status is TeamStatus.active:
+        problem = leadership_problem(TeamStatus.active.value, team.leadership)
+        if problem:
+            raise InvalidInput(
+                f"The team cannot become active: {problem}. File the leadership first and have it approved.",
+                code="leadership_incomplete",
+            )
+    async with write_transaction():
+        await Team.update({Team.status: change.status.value, Team.status_since: change.effective_on}).where(Team.code == code)
+        await StatusChange.insert(
+            StatusChange(team=(await team_row(code))["id"], from_status=team.status.value, to_status=change.status.value,
+                         reason=change.reason, effective_on=change.effective_on, changed_by=principal.user_id, changed_at=_now())
+        )
+        await accounts.record_audit(
+            principal, "teams.team.status", "team", code, team.path,
+            {"from": team.status.value, "to": change.status.value, "reason": change.reason},
+        )
+    return await get_team(None, code)
+
+
+async def status_history(principal: Principal, code: str) -> list[StatusChangeOut]:
+    team = await get_team(principal, code)
+    row = await team_row(team.code)
+    rows = await StatusChange.select().where(StatusChange.team == row["id"]).order_by(StatusChange.id)
+    return [StatusChangeOut.model_validate(r) for r in rows]
+
+
+# --- leadership filings --------------------------------------------------------------------
+
+
+def _filing_out(row: dict[str, Any], names: dict[int, str]) -> FilingOut:
+    def leadership(value: Any) -> Leadership:
+        data = _json(value) or {}
+        captain = data.get("captain")
+        return Leadership(
+            captain={"id": captain, "name": names.get(captain, "?")} if captain else None,
+            deputies=[{"id": d, "name": names.get(d, "?")} for d in data.get("deputies", [])],
+        )
+
+    return FilingOut(
+        id=row["id"],
+        team_code=row["team_code"],
+        team_name=row["team_name"],
+        status=row["status"],
+        proposed=leadership(row["proposed"]),
+        previous=leadership(row["previous"]),
+        reason=row["reason"],
+        filed_by_name=row["filed_by_name"],
+        filed_at=row["filed_at"],
+        decided_by_name=row["decided_by_name"],
+        decided_at=row["decided_at"],
+        decision_reason=row["decision_reason"],
+    )
+
+
+_FILING_COLUMNS = (
+    LeadershipFiling.all_columns(exclude=[LeadershipFiling.team]),
+    LeadershipFiling.team.code.as_alias("team_code"),
+    LeadershipFiling.team.name_zh.as_alias("team_name"),
+    LeadershipFiling.team.path.as_alias("team_path"),
+)
+
+
+async def _filing_outs(rows: list[dict[str, Any]]) -> list[FilingOut]:
+    ids: set[int] = set()
+    for row in rows:
+        for key in ("proposed", "previous"):
+            data = _json(row[key]) or {}
+            ids.update(filter(None, [data.get("captain"), *data.get("deputies", [])]))
+    names = await members.names_of(sorted(ids))
+    return [_filing_out(row, names) for row in rows]
+
+
+async def file_leadership(principal: Principal, code: str, filing: FilingIn) -> FilingOut:
+    team = await get_team(principal, code)
+    authorize(principal, "filings.file", team.path)
+    if team.status is TeamStatus.exited:
+        raise InvalidInput("An exited team has no leadership to file.", code="team_exited")
+    people = [filing.captain_id, *filing.deputy_ids]
+    if len(set(people)) != len(people):
+        raise field_error("deputy_ids", "the captain and the deputies must be different people")
+    if not MIN_DEPUTIES <= len(filing.deputy_ids) <= MAX_DEPUTIES:
+        raise field_error("deputy_ids", f"a team has {MIN_DEPUTIES} or {MAX_DEPUTIES} deputy captains, not {len(filing.deputy_ids)}")
+    await members.require_active_members(team.code, people)
+    previous = {"captain": team.leadership.captain.id if team.leadership.captain else None,
+                "deputies": [d.id for d in team.leadership.deputies]}
+    proposed = {"captain": filing.captain_id, "deputies": filing.deputy_ids}
+    if proposed["captain"] == previous["captain"] and sorted(proposed["deputies"]) == sorted(previous["deputies"]):
+        raise InvalidInput("The proposed leadership is the one already in place.", code="no_change")
+    team_id = (await team_row(code))["id"]
+    async with write_transaction():
+        if await LeadershipFiling.exists().where(
+            (LeadershipFiling.team == team_id) & (LeadershipFiling.status == FilingStatus.pending.value)
+        ):
+            raise Conflict("A leadership filing for this team is already waiting for a decision.", code="filing_pending")
+        rows = await LeadershipFiling.insert(
+            LeadershipFiling(team=team_id, status=FilingStatus.pending.value, proposed=json.dumps(proposed),
+                             previous=json.dumps(previous), reason=filing.reason, filed_by=principal.user_id,
+                             filed_by_name=principal.display_name, filed_at=_now())
+        ).returning(LeadershipFiling.id)
+        await accounts.record_audit(principal, "teams.filing.file", "filing", str(rows[0]["id"]), team.path,
+                                    {"team": code, "proposed": proposed, "reason": filing.reason})
+    return await get_filing(principal, rows[0]["id"])
+
+
+async def get_filing(principal: Principal, filing_id: int) -> FilingOut:
+    row = await LeadershipFiling.select(*_FILING_COLUMNS).where(LeadershipFiling.id == filing_id).first()
+    if row is None:
+        raise NotFound(f"No filing #{filing_id}.")
+    authorize(principal, "teams.view", row["team_path"], hide=True)
+    return (await _filing_outs([row]))[0]
+
+
+async def list_filings(
+    principal: Principal, page: PageParams, *, status: FilingStatus | None = None, team: str | None = None
+) -> tuple[list[FilingOut], int]:
+    scopes = scopes_for(principal, "teams.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing filings.")
+    conditions = [within(LeadershipFiling.team.path, scopes)]
+    if status:
+        conditions.append(LeadershipFiling.status == status.value)
+    if team:
+        conditions.append(LeadershipFiling.team.code == team)
+    select = LeadershipFiling.select(*_FILING_COLUMNS).order_by(LeadershipFiling.id, ascending=False)
+    count = LeadershipFiling.count()
+    for condition in filter(None, conditions):
+        select, count = select.where(condition), count.where(condition)
+    rows = await select.limit(page.limit).offset(page.offset)
+    return await _filing_outs(rows), await count
+
+
+async def decide_filing(principal: Principal, filing_id: int, decision: DecisionIn) -> FilingOut:
+    filing = await get_filing(principal, filing_id)
+    row = await team_row(filing.team_code)
+    authorize(principal, "filings.decide", row["path"])
+    raw = await LeadershipFiling.select(LeadershipFiling.filed_by).where(LeadershipFiling.id == filing_id).first()
+    if raw["filed_by"] == principal.user_id:
+        raise PermissionDenied("You filed this change yourself; another officer must decide it.", code="own_filing")
+    if filing.status is not FilingStatus.pending:
+        raise Conflict(f"This filing was already {filing.status.value}.", code="already_decided")
+    new_status = FilingStatus.approved if decision.approve else FilingStatus.rejected
+    async with write_transaction():
+        # Only one decision wins, even when two officers press the button at once.
+        won = await LeadershipFiling.update(
+            {
+                LeadershipFiling.status: new_status.value,
+                LeadershipFiling.decided_by: principal.user_id,
+                LeadershipFiling.decided_by_name: principal.display_name,
+                LeadershipFiling.decided_at: _now(),
+                LeadershipFiling.decision_reason: decision.reason,
+            }
+        ).where((LeadershipFiling.id == filing_id) & (LeadershipFiling.status == FilingStatus.pending.value)).returning(
+            LeadershipFiling.id
+        )
+        if not won:
+            raise Conflict("This filing was decided by someone else a moment ago.", code="already_decided")
+        if decision.approve:
+            # People may have left since the filing; the leadership applied must still be valid.
+            proposed = [filing.proposed.captain.id, *[d.id for d in filing.proposed.deputies]]
+            await members.require_active_members(filing.team_code, proposed)
+            await members.apply_leadership(principal, row["id"], filing.proposed.captain.id, [d.id for d in filing.proposed.deputies])
+        await accounts.record_audit(principal, f"teams.filing.{new_status.value}", "filing", str(filing_id), row["path"],
+                                    {"team": filing.team_code, "reason": decision.reason})
+    return await get_filing(principal, filing_id)
