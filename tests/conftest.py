@@ -159,14 +159,14 @@ def make_user(db):
     from rescueops.accounts.schemas import GrantIn, UserCreate
     from rescueops.accounts.tables import Role, TokenKind
 
-    async def make(role: str | None, *, unit: str = "150000", hub: str | None = None, username: str | None = None,
-                   home: str | None = None, password: str = "correct horse battery") -> tuple[int, str]:
+    async def make(role: str | None, *, unit: str = "150000", hub: str | None = None, team: str | None = None,
+                   username: str | None = None, home: str | None = None, password: str = "correct horse battery") -> tuple[int, str]:
         username = username or f"{role or 'nobody'}-{uuid.uuid4().hex[:6]}"
         user = await service.create_user(
             None, UserCreate(username=username, display_name=username, password=password, home_unit_code=home or unit)
         )
         if role:
-            scope = {"hub_code": hub} if hub else {"unit_code": unit}
+            scope = {"hub_code": hub} if hub else {"team_code": team} if team else {"unit_code": unit}
             await service.grant_role(None, user.id, GrantIn(role=Role(role), **scope))
         token, _, _ = await service.issue_token(user.id, TokenKind.api, ttl=timedelta(hours=1))
         return user.id, token

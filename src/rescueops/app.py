@@ -24,10 +24,12 @@ from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
 from rescueops.jobs import service as jobs
+from rescueops.members.routes import HoursController, MemberController, RosterController
 from rescueops.observability import configure_logging, init_sentry
 from rescueops.orgs.pages import OrgPages
 from rescueops.orgs.routes import OrgController
 from rescueops.settings import Settings, get_settings
+from rescueops.teams.routes import FilingController, TeamController
 from rescueops.web import i18n
 from rescueops.web.errors import EXCEPTION_HANDLERS
 from rescueops.web.middleware import RequestLogMiddleware
@@ -86,6 +88,11 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             ServiceAccountController,
             AuditController,
             OrgController,
+            TeamController,
+            FilingController,
+            RosterController,
+            MemberController,
+            HoursController,
             AccountPages,
             OrgPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),

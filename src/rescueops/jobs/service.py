@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from rescueops.accounts import service as accounts
 from rescueops.jobs.tables import JobRun
+from rescueops.members import service as members
 
 log = logging.getLogger("rescueops.jobs")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every process aligns its slots on this instant
@@ -29,6 +30,7 @@ class Job:
 
 JOBS = [
     Job("accounts.purge_expired", timedelta(hours=1), accounts.purge_expired),
+    Job("members.purge_imports", timedelta(hours=1), members.purge_imports),
 ]
 
 

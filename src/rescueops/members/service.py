@@ -9,13 +9,15 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from rescueops import crypto
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
 from rescueops.db import write_transaction
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
-from rescueops.members.identity import mask_id, mask_phone
+from rescueops.members import roster_file
+from rescueops.members.identity import mask_id, mask_phone, parse_id_number
 from rescueops.members.schemas import (
     CardHolder,
     CardOut,
@@ -25,6 +27,8 @@ from rescueops.members.schemas import (
     HoursDecisionIn,
     HoursIn,
     HoursOut,
+    ImportReport,
+    ImportRowError,
     InsuranceIn,
     InsuranceOut,
     JoinIn,
@@ -43,6 +47,7 @@ from rescueops.members.tables import (
     HoursEntry,
     HoursSource,
     HoursStatus,
+    ImportBatch,
     InsurancePolicy,
     Membership,
     MembershipEvent,
@@ -468,22 +473,27 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-async def add_certificate(principal: Principal, person_id: int, data: CertificateIn) -> CertificateOut:
-    _, path = await _editable_person(principal, person_id)
+async def _insert_certificate(principal: Principal, person_id: int, path: str, data: CertificateIn) -> int:
     kind = await CertificateType.select().where(CertificateType.code == data.type_code).first()
     if kind is None:
         raise field_error("type_code", f"unknown certificate type '{data.type_code}'")
     expires_on = data.expires_on
     if expires_on is None and kind["validity_months"]:
         expires_on = _add_months(data.issued_on, kind["validity_months"])
+    rows = await Certificate.insert(
+        Certificate(person=person_id, type=kind["id"], number=data.number, issued_on=data.issued_on,
+                    expires_on=expires_on, created_at=_now())
+    ).returning(Certificate.id)
+    await accounts.record_audit(principal, "members.certificate.add", "person", str(person_id), path,
+                                {**data.model_dump(mode="json"), "expires_on": str(expires_on)})
+    return rows[0]["id"]
+
+
+async def add_certificate(principal: Principal, person_id: int, data: CertificateIn) -> CertificateOut:
+    _, path = await _editable_person(principal, person_id)
     async with write_transaction():
-        rows = await Certificate.insert(
-            Certificate(person=person_id, type=kind["id"], number=data.number, issued_on=data.issued_on,
-                        expires_on=expires_on, created_at=_now())
-        ).returning(Certificate.id)
-        await accounts.record_audit(principal, "members.certificate.add", "person", str(person_id), path,
-                                    {**data.model_dump(mode="json"), "expires_on": str(expires_on)})
-    return next(c for c in await list_certificates(principal, person_id) if c.id == rows[0]["id"])
+        certificate_id = await _insert_certificate(principal, person_id, path, data)
+    return next(c for c in await list_certificates(principal, person_id) if c.id == certificate_id)
 
 
 async def list_certificates(principal: Principal, person_id: int, *, on: date | None = None) -> list[CertificateOut]:
@@ -626,3 +636,217 @@ async def verify_card(principal: Principal, token: str) -> CardHolder:
         team_name=open_membership["team_name"] if open_membership else None,
         status=open_membership["status"] if open_membership else None,
     )
+
+
+# --- roster import and export --------------------------------------------------------------
+
+
+def _problem_column(loc: tuple[Any, ...], message: str) -> tuple[str, str]:
+    """The spreadsheet column a validation error belongs to, and the message without the field prefix."""
+    key = next((str(part) for part in reversed(loc) if str(part) in roster_file.HEADER_OF), None)
+    if key is None and ":" in message:
+        prefix, _, rest = message.partition(":")
+        candidate = prefix.replace("Value error,", "").strip()
+        if candidate in roster_file.HEADER_OF:
+            key, message = candidate, rest.strip()
+    message = message.removeprefix("Value error, ")
+    return (roster_file.HEADER_OF.get(key, "—") if key else "—"), message
+
+
+def _row_to_join(values: dict[str, Any], types: dict[str, dict[str, Any]]) -> tuple[JoinIn, CertificateIn | None, list[tuple[str, str]]]:
+    """Build the validated input of one row; returns (join, certificate, problems as (column, message))."""
+    problems: list[tuple[str, str]] = []
+    header = roster_file.HEADER_OF
+
+    def convert(key: str, fn: Any, default: Any = None) -> Any:
+        if key not in values:
+            return default
+        try:
+            return fn(values[key])
+        except (ValueError, KeyError) as error:
+            problems.append((header[key], str(error).strip("'\"")))
+            return default
+
+    def gender(value: Any) -> str:
+        if str(value).lower() not in roster_file.GENDERS:
+            raise ValueError(f"'{value}': write 男 or 女")
+        return roster_file.GENDERS[str(value).lower()]
+
+    def status(value: Any) -> str:
+        if str(value) not in roster_file.STATUSES:
+            raise ValueError(f"'{value}': write 申请, 见习 or 在队")
+        return roster_file.STATUSES[str(value)]
+
+    def languages(value: Any) -> list[str]:
+        names = [n for n in str(value).replace("，", ",").replace("、", ",").replace(";", ",").split(",") if n.strip()]
+        unknown = [n for n in names if n.strip() not in roster_file.LANGUAGE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown language {', '.join(unknown)}; write 汉语、蒙古语、英语 or 俄语")
+        return [roster_file.LANGUAGE_NAMES[n.strip()] for n in names]
+
+    def id_number(value: Any) -> tuple[str, date, str]:
+        return parse_id_number(str(value))
+
+    parsed_id = convert("id_number", id_number)
+    person = {
+        key: str(values[key])
+        for key in ("name", "phone", "blood_type", "emergency_contact", "emergency_phone", "rc_member_number", "skills")
+        if key in values
+    }
+    person["gender"] = convert("gender", gender)
+    person["birth_date"] = convert("birth_date", roster_file.parse_date) or (parsed_id[1] if parsed_id else None)
+    person["id_number"] = parsed_id[0] if parsed_id else str(values.get("id_number", ""))
+    person["languages"] = convert("languages", languages, ["zh"])
+    join: JoinIn | None = None
+    certificate: CertificateIn | None = None
+    if not problems:
+        try:
+            join = JoinIn(
+                person=PersonIn(**person),
+                status=convert("status", status, MemberStatus.active.value),
+                joined_on=convert("joined_on", roster_file.parse_date, date.today()),
+            )
+        except ValidationError as error:
+            problems += [_problem_column(e["loc"], e["msg"]) for e in error.errors()]
+    if any(k.startswith("cert_") for k in values):
+        kind = str(values.get("cert_type", ""))
+        found = types.get(kind)
+        if found is None:
+            problems.append((header["cert_type"], f"unknown certificate type '{kind}'" if kind else "give the certificate type"))
+        issued = convert("cert_issued_on", roster_file.parse_date)
+        expires = convert("cert_expires_on", roster_file.parse_date)
+        if issued is None and "cert_issued_on" not in values:
+            problems.append((header["cert_issued_on"], "give the date the certificate was issued"))
+        if found and issued and not problems:
+            try:
+                certificate = CertificateIn(type_code=found["code"], number=str(values.get("cert_number", "")), issued_on=issued, expires_on=expires)
+            except ValidationError as error:
+                problems += [_problem_column(("cert_" + str(e["loc"][-1]) if e["loc"] else "",), e["msg"]) for e in error.errors()]
+    return join, certificate, problems
+
+
+async def _validate_roster(team: dict[str, Any], parsed: roster_file.ParsedFile) -> tuple[list[tuple[int, JoinIn, CertificateIn | None]], list[ImportRowError]]:
+    types = {}
+    for row in await CertificateType.select():
+        types[row["code"]] = row
+        types[row["name_zh"]] = row
+    errors: list[ImportRowError] = []
+    valid: list[tuple[int, JoinIn, CertificateIn | None]] = []
+    seen: dict[str, int] = {}
+    for number, values in parsed.rows:
+        join, certificate, problems = _row_to_join(values, types)
+        if join is not None and not problems:
+            earlier = seen.get(join.person.id_number)
+            if earlier is not None:
+                problems.append((roster_file.HEADER_OF["id_number"], f"the same person as row {earlier}"))
+            seen.setdefault(join.person.id_number, number)
+        errors += [ImportRowError(row=number, column=column, message=message) for column, message in problems]
+        if join is not None and not problems:
+            valid.append((number, join, certificate))
+    # People already on a roster (this one or another), found by their ID numbers' keyed hashes.
+    hashes = {crypto.lookup_hash(join.person.id_number): number for number, join, _ in valid}
+    taken = await Membership.select(
+        Membership.person.id_number_hash.as_alias("hash"), Membership.team.code.as_alias("team_code"),
+        Membership.team.name_zh.as_alias("team_name"),
+    ).where(Membership.left_on.is_null() & Membership.person.id_number_hash.is_in(list(hashes) or [""]))
+    clashes = {hashes[row["hash"]]: row for row in taken}
+    for number, clash in clashes.items():
+        where = "already on this roster" if clash["team_code"] == team["code"] else f"active in team {clash['team_name']} ({clash['team_code']})"
+        errors.append(ImportRowError(row=number, column=roster_file.HEADER_OF["id_number"], message=where))
+    valid = [item for item in valid if item[0] not in clashes]
+    return valid, sorted(errors, key=lambda e: (e.row, e.column))
+
+
+async def _import_team(principal: Principal, team_code: str) -> dict[str, Any]:
+    team = await teams.team_row(team_code)
+    authorize(principal, "roster.manage", team["path"], hide=not can(principal, "teams.view", team["path"]))
+    return team
+
+
+async def check_roster_file(principal: Principal, team_code: str, file_name: str, content: bytes) -> ImportReport:
+    """Read and validate an upload; nothing is written but the (encrypted) file, kept for the commit."""
+    team = await _import_team(principal, team_code)
+    try:
+        parsed = roster_file.read(file_name, content)
+    except roster_file.RosterFileError as error:
+        raise InvalidInput(f"{file_name}: {error}", code="bad_roster_file") from error
+    valid, errors = await _validate_roster(team, parsed)
+    report = ImportReport(batch_id=None, file_name=file_name, rows=len(parsed.rows), valid_rows=len(valid), errors=errors)
+    async with write_transaction():
+        rows = await ImportBatch.insert(
+            ImportBatch(team=team["id"], file_name=file_name[:200], content_encrypted=crypto.encrypt_bytes(content),
+                        report=report.model_dump_json(), uploaded_by=principal.user_id, uploaded_at=_now())
+        ).returning(ImportBatch.id)
+    return report.model_copy(update={"batch_id": rows[0]["id"]})
+
+
+async def commit_import(principal: Principal, team_code: str, batch_id: int, *, valid_only: bool = False) -> ImportReport:
+    """Write a checked file: all of it, or (when asked) only its valid rows; one transaction either way."""
+    team = await _import_team(principal, team_code)
+    batch = await ImportBatch.select().where((ImportBatch.id == batch_id) & (ImportBatch.team == team["id"])).first()
+    if batch is None or batch["uploaded_by"] != principal.user_id:
+        raise NotFound(f"No upload #{batch_id} of yours for team {team_code}; upload the file again.")
+    if batch["committed_at"] is not None:
+        raise Conflict("This file was imported already.", code="already_imported")
+    parsed = roster_file.read(batch["file_name"], crypto.decrypt_bytes(batch["content_encrypted"]))
+    valid, errors = await _validate_roster(team, parsed)  # again: the roster may have changed since the check
+    if errors and not valid_only:
+        raise InvalidInput(
+            f"{len(errors)} problems in {len({e.row for e in errors})} rows: nothing was imported. "
+            "Correct the file, or choose to import only the valid rows.",
+            code="import_has_errors",
+            details=[e.model_dump() for e in errors[:200]],
+        )
+    async with write_transaction():
+        for _, join, certificate in valid:
+            person_id = await _join(principal, team, join)
+            if certificate is not None:
+                await _insert_certificate(principal, person_id, team["path"], certificate)
+        await ImportBatch.update({ImportBatch.committed_at: _now(), ImportBatch.content_encrypted: ""}).where(ImportBatch.id == batch_id)
+        await accounts.record_audit(principal, "members.import.commit", "team", team_code, team["path"],
+                                    {"file": batch["file_name"], "imported": len(valid), "skipped_rows": sorted({e.row for e in errors})})
+    return ImportReport(batch_id=batch_id, file_name=batch["file_name"], rows=len(parsed.rows), valid_rows=len(valid),
+                        errors=errors, committed=len(valid))
+
+
+async def purge_imports() -> str:
+    """Housekeeping: uploaded files not imported within a day are deleted (they hold ID numbers)."""
+    cutoff = _now() - timedelta(days=1)
+    stale = await ImportBatch.count().where(ImportBatch.uploaded_at < cutoff)
+    await ImportBatch.delete().where(ImportBatch.uploaded_at < cutoff)
+    return f"{stale} uploads removed"
+
+
+async def export_roster(principal: Principal, team_code: str, fmt: str) -> bytes:
+    team = await teams.team_row(team_code)
+    authorize(principal, "teams.view", team["path"], hide=True)
+    personal = can(principal, "members.personal", team["path"])
+    rows = await Membership.select(Membership.all_columns(), Membership.person.all_columns()).where(
+        (Membership.team == team["id"]) & Membership.left_on.is_null()
+    ).order_by(Membership.joined_on)
+    certificates = await Certificate.select(
+        Certificate.person, Certificate.number, Certificate.issued_on, Certificate.expires_on, Certificate.type.name_zh.as_alias("type")
+    ).where(Certificate.person.is_in([r["person"] for r in rows] or [-1]) & (Certificate.type.first_aid == True)).order_by(Certificate.issued_on)  # noqa: E712
+    latest = {c["person"]: c for c in certificates}
+    status_names = {v: k for k, v in roster_file.STATUSES.items() if not k.isascii()}
+    language_names = {v: k for k, v in reversed(list(roster_file.LANGUAGE_NAMES.items()))}
+    out = []
+    for row in rows:
+        p = {k.removeprefix("person."): v for k, v in row.items() if k.startswith("person.")}
+        cert = latest.get(row["person"], {})
+        languages = json.loads(p["languages"]) if isinstance(p["languages"], str) else p["languages"]
+        out.append({
+            "name": p["name"], "gender": "男" if p["gender"] == "male" else "女",
+            "id_number": crypto.decrypt(p["id_number_encrypted"]) if personal else mask_id(p["id_number_last4"]),
+            "birth_date": p["birth_date"], "phone": p["phone"] if personal else mask_phone(p["phone"]),
+            "blood_type": p["blood_type"], "emergency_contact": p["emergency_contact"],
+            "emergency_phone": p["emergency_phone"] if personal else mask_phone(p["emergency_phone"]),
+            "rc_member_number": p["rc_member_number"], "skills": p["skills"],
+            "languages": "、".join(language_names.get(code, code) for code in languages),
+            "status": status_names.get(row["status"], row["status"]), "joined_on": row["joined_on"],
+            "cert_type": cert.get("type", ""), "cert_number": cert.get("number", ""),
+            "cert_issued_on": cert.get("issued_on", ""), "cert_expires_on": cert.get("expires_on") or "",
+        })
+    if personal:
+        await accounts.record_audit(principal, "members.roster.export", "team", team_code, team["path"], {"rows": len(out), "format": fmt})
+    return roster_file.write(out, fmt)

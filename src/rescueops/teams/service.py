@@ -141,7 +141,9 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
         return []
     ids = [row["id"] for row in rows]
     categories = {c.code: c for c in await list_categories()}
-    specialties = await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(Specialty.team.is_in(ids))
+    specialties = await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(
+        Specialty.team.is_in(ids)
+    ).order_by(Specialty.category.sort_order)
     grades = await Grade.select(
         Grade.team, Grade.category.code.as_alias("category"), Grade.level, Grade.assessed_on, Grade.valid_until
     ).where(Grade.team.is_in(ids))
@@ -202,7 +204,7 @@ async def list_teams(
     if category:
         category_id = (await _category_ids([category], "category"))[category]
         with_specialty = Specialty.select(Specialty.team).where(Specialty.category == category_id)
-        conditions.append((Team.primary_category == category_id) | Team.id.is_in([r["team"] for r in await with_specialty]))
+        conditions.append((Team.primary_category == category_id) | Team.id.is_in([r["team"] for r in await with_specialty] or [-1]))
     if level is not None:
         graded = await Grade.select(Grade.team).where(Grade.level == level)
         conditions.append(Team.id.is_in([r["team"] for r in graded] or [-1]))

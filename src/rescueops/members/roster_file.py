@@ -1,0 +1,189 @@
+"""Roster spreadsheets: the template, reading .xlsx/.csv uploads row by row, and writing exports.
+
+Reading only turns cells into field values and says, per row and column, what is wrong; the
+service decides what is written. Headers are Chinese (with the English key accepted too).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils.exceptions import InvalidFileException
+
+MAX_ROWS = 2000  # a team roster; larger files are refused rather than half-read
+MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    required: bool = False
+    hint: str = ""
+
+
+COLUMNS = [
+    Column("name", "姓名", True),
+    Column("gender", "性别", True, "男 / 女"),
+    Column("id_number", "身份证号", True, "18 位"),
+    Column("birth_date", "出生日期", False, "留空则取自身份证号"),
+    Column("phone", "手机号"),
+    Column("blood_type", "血型", False, "A / B / AB / O"),
+    Column("emergency_contact", "紧急联系人"),
+    Column("emergency_phone", "紧急联系电话"),
+    Column("rc_member_number", "红十字会员号"),
+    Column("skills", "技能"),
+    Column("languages", "语言", False, "汉语、蒙古语"),
+    Column("status", "状态", False, "申请 / 见习 / 在队（默认在队）"),
+    Column("joined_on", "入队日期", False, "默认今天"),
+    Column("cert_type", "证书类型", False, "如 红十字救护员证"),
+    Column("cert_number", "证书编号"),
+    Column("cert_issued_on", "发证日期"),
+    Column("cert_expires_on", "证书有效期至", False, "留空按证书类型默认有效期"),
+]
+BY_HEADER = {c.header: c for c in COLUMNS} | {c.key: c for c in COLUMNS}
+HEADER_OF = {c.key: c.header for c in COLUMNS}
+
+GENDERS = {"男": "male", "女": "female", "male": "male", "female": "female", "m": "male", "f": "female"}
+STATUSES = {"申请": "applicant", "见习": "probation", "在队": "active", "applicant": "applicant", "probation": "probation", "active": "active"}
+LANGUAGE_NAMES = {"汉语": "zh", "中文": "zh", "蒙古语": "mn", "蒙语": "mn", "英语": "en", "俄语": "ru"}
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be read (format, size, headers, merged cells)."""
+
+
+@dataclass
+class ParsedFile:
+    rows: list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, raw values by column key)
+    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column header, message)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+def _table(filename: str, content: bytes) -> list[tuple[int, list[Any]]]:
+    if len(content) > MAX_BYTES:
+        raise RosterFileError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    lowered = filename.lower()
+    if lowered.endswith(".xlsx"):
+        try:
+            sheet = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
+        except (InvalidFileException, KeyError, ValueError, OSError) as error:
+            raise RosterFileError(f"the file is not a readable .xlsx workbook ({error})") from error
+        merged = [str(r) for r in sheet.merged_cells.ranges]
+        if merged:
+            raise RosterFileError(f"merged cells ({', '.join(merged[:5])}): unmerge them, one value per cell")
+        if sheet.max_row - 1 > MAX_ROWS:
+            raise RosterFileError(f"{sheet.max_row - 1} rows: at most {MAX_ROWS} members per file")
+        return [(number, [_cell(v) for v in row]) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    if lowered.endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):  # Excel in Chinese saves CSV as GB18030
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise RosterFileError("the CSV file is neither UTF-8 nor GB18030 text")
+        rows = list(csv.reader(io.StringIO(text)))
+        if len(rows) - 1 > MAX_ROWS:
+            raise RosterFileError(f"{len(rows) - 1} rows: at most {MAX_ROWS} members per file")
+        return [(number, [_cell(v) for v in row]) for number, row in enumerate(rows, start=1)]
+    raise RosterFileError("upload an .xlsx or .csv file (the template is an .xlsx)")
+
+
+def read(filename: str, content: bytes) -> ParsedFile:
+    table = [(n, row) for n, row in _table(filename, content) if any(v not in (None, "") for v in row)]
+    if not table:
+        raise RosterFileError("the file is empty")
+    _, header_row = table[0]
+    keys: list[str | None] = []
+    unknown = []
+    for value in header_row:
+        header = str(value or "").strip().rstrip("*").strip()
+        column = BY_HEADER.get(header)
+        if header and column is None:
+            unknown.append(header)
+        keys.append(column.key if column else None)
+    missing = [c.header for c in COLUMNS if c.required and c.key not in keys]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing columns: {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown columns: {', '.join(unknown)}")
+        raise RosterFileError("wrong headers — " + "; ".join(parts) + ". Use the template's first row.")
+    duplicated = sorted({k for k in keys if k and keys.count(k) > 1})
+    if duplicated:
+        raise RosterFileError(f"columns given twice: {', '.join(HEADER_OF[k] for k in duplicated)}")
+    parsed = ParsedFile(rows=[])
+    for number, row in table[1:]:
+        values = {key: value for key, value in zip(keys, row, strict=False) if key and value not in (None, "")}
+        parsed.rows.append((number, values))
+    return parsed
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"'{text}' is not a date (write it as 2024-03-15)")
+
+
+def template() -> bytes:
+    """The import template: Chinese headers (required ones marked *), a hint row as a comment-like example."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "队员名册"
+    sheet.append([f"{c.header}*" if c.required else c.header for c in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FDECEE")
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(12, len(column.header) * 2 + 4)
+    notes = book.create_sheet("填写说明")
+    notes.append(["列", "必填", "说明"])
+    for column in COLUMNS:
+        notes.append([column.header, "是" if column.required else "", column.hint])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def write(rows: list[dict[str, Any]], fmt: str) -> bytes:
+    headers = [c.header for c in COLUMNS]
+    values = [[row.get(c.key, "") for c in COLUMNS] for row in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(headers)
+        writer.writerows([["" if v is None else str(v) for v in row] for row in values])
+        return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel open it as UTF-8
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "队员名册"
+    sheet.append(headers)
+    for row in values:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
