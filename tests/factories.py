@@ -61,7 +61,7 @@ async def make_team(code: str = "CF-WNT-01", unit: str = "150426", members: int 
 
     await teams_service.create_team(None, TeamCreate(**team_body(code, unit)))
     ids = []
-    for i in range(members):
+    for _ in range(members):
         joined = await members_service.join_team(None, code, JoinIn(person=person(), status="active", joined_on=date(2024, 3, 1)))
         ids.append(joined.id)
     if leaders:

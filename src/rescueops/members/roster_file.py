@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zipfile import BadZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
@@ -82,7 +83,7 @@ def _table(filename: str, content: bytes) -> list[tuple[int, list[Any]]]:
     if lowered.endswith(".xlsx"):
         try:
             sheet = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
-        except (InvalidFileException, KeyError, ValueError, OSError) as error:
+        except (InvalidFileException, BadZipFile, KeyError, ValueError, OSError) as error:
             raise RosterFileError(f"the file is not a readable .xlsx workbook ({error})") from error
         merged = [str(r) for r in sheet.merged_cells.ranges]
         if merged:
