@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from rescueops import health
+from rescueops.accounts.access import can_anywhere
 from rescueops.accounts.auth import AuthMiddleware
 from rescueops.accounts.pages import AccountPages
 from rescueops.accounts.routes import AuditController, AuthController, ServiceAccountController, UserController
@@ -24,11 +25,13 @@ from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
 from rescueops.jobs import service as jobs
+from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
 from rescueops.observability import configure_logging, init_sentry
 from rescueops.orgs.pages import OrgPages
 from rescueops.orgs.routes import OrgController
 from rescueops.settings import Settings, get_settings
+from rescueops.teams.pages import TeamPages
 from rescueops.teams.routes import FilingController, TeamController
 from rescueops.web import i18n
 from rescueops.web.errors import EXCEPTION_HANDLERS
@@ -46,6 +49,7 @@ def _jinja() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["pick"] = i18n.pick
+    env.globals["can_anywhere"] = can_anywhere
     return env
 
 
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             HoursController,
             AccountPages,
             OrgPages,
+            TeamPages,
+            MemberPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},

@@ -38,3 +38,20 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
+
+
+def problem(error: Exception) -> tuple[str, int]:
+    """A form error as (message, status) for re-rendering the page: domain errors and pydantic's alike."""
+    from pydantic import ValidationError
+
+    from rescueops.errors import DomainError
+
+    if isinstance(error, DomainError):
+        return error.message, error.status_code
+    if isinstance(error, ValidationError):
+        parts = []
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"])
+            parts.append(f"{field}: {item['msg'].removeprefix('Value error, ')}" if field else item["msg"].removeprefix("Value error, "))
+        return "; ".join(parts), 422
+    raise error
