@@ -229,3 +229,43 @@ async def test_files_that_cannot_be_read(client, make_user) -> None:
     gbk = f"姓名,性别,身份证号\n张三,男,{id_number(9)}\n".encode("gb18030")
     report = (await upload(client, captain, gbk, "roster.csv")).json()
     assert report["valid_rows"] == 1
+
+
+async def test_scanned_copies_are_kept_encrypted_and_read_by_the_right_roles(client, make_user) -> None:
+    from rescueops.settings import get_settings
+
+    await make_team()
+    _, captain = await make_user("captain", team="CF-WNT-01")
+    _, hub = await make_user("hub_coordinator", hub="east")
+    pid = (await join(client, captain, seq=61))["id"]
+    cert = (await client.post(f"/api/v1/members/{pid}/certificates", json={"type_code": "cpr_aed", "issued_on": "2025-01-01"},
+                              headers=bearer(captain))).json()
+    pdf = b"%PDF-1.4 scanned certificate"
+    wrong = await client.put(f"/api/v1/members/{pid}/scans/certificate/{cert['id']}", files={"file": ("x.exe", b"MZ", "application/x-msdownload")},
+                             headers=bearer(captain))
+    assert wrong.status_code == 422 and wrong.json()["code"] == "bad_file_type"
+    stored = await client.put(f"/api/v1/members/{pid}/scans/certificate/{cert['id']}", files={"file": ("scan.pdf", pdf, "application/pdf")},
+                              headers=bearer(captain))
+    assert stored.status_code == 204
+    files = list((get_settings().var_dir / "uploads").glob(f"certificate-{cert['id']}-*"))
+    assert len(files) == 1 and b"scanned certificate" not in files[0].read_bytes()
+    back = await client.get(f"/api/v1/members/{pid}/scans/certificate/{cert['id']}", headers=bearer(captain))
+    assert back.status_code == 200 and back.content == pdf and back.headers["content-type"] == "application/pdf"
+    assert (await client.get(f"/api/v1/members/{pid}/scans/certificate/{cert['id']}", headers=bearer(hub))).status_code == 403
+    assert (await client.get(f"/api/v1/members/{pid}/certificates", headers=bearer(captain))).json()[0]["has_file"] is True
+
+
+async def test_a_member_sees_their_own_page_through_a_linked_account(client, make_user) -> None:
+    await make_team()
+    _, captain = await make_user("captain", team="CF-WNT-01")
+    pid = (await join(client, captain, seq=71))["id"]
+    other = (await join(client, captain, seq=72))["id"]
+    _, own = await make_user(None, username="qiqige", unit="150426")
+    assert (await client.get(f"/api/v1/members/{pid}", headers=bearer(own))).status_code == 404
+    linked = await client.put(f"/api/v1/members/{pid}/account", json={"username": "qiqige"}, headers=bearer(captain))
+    assert linked.status_code == 200
+    mine = await client.get(f"/api/v1/members/{pid}?unmask=true", headers=bearer(own))
+    assert mine.status_code == 200 and mine.json()["id_number"] == id_number(71)
+    assert (await client.get(f"/api/v1/members/{other}", headers=bearer(own))).status_code == 404
+    taken = await client.put(f"/api/v1/members/{other}/account", json={"username": "qiqige"}, headers=bearer(captain))
+    assert taken.status_code == 409

@@ -13,8 +13,10 @@ from rescueops.accounts.access import Grant, Principal
 from rescueops.accounts.auth import SESSION_COOKIE, client_ip, signed_in
 from rescueops.accounts.tables import Role
 from rescueops.errors import TooManyRequests, Unauthenticated
+from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.settings import get_settings
+from rescueops.teams import service as teams
 from rescueops.web.i18n import LOCALES, pick
 from rescueops.web.i18n import gettext as _
 from rescueops.web.pages import LOCALE_COOKIE, page, safe_next
@@ -78,6 +80,11 @@ async def _card(grant: Grant) -> RoleCard:
     if grant.role is Role.admin:
         return RoleCard(grant.role.value, labels[grant.role], _("Whole system"), None, _role_purpose(grant.role),
                         links=[*links, (_("API and documentation"), "/schema")])
+    if grant.team_code:
+        team = await teams.get_team(None, grant.team_code)
+        stats = [(_("Members on the roster"), str(team.active_members))]
+        links = [(_("Team page"), f"/teams/{team.code}"), *links]
+        return RoleCard(grant.role.value, labels[grant.role], team.name_zh, f"/teams/{team.code}", _role_purpose(grant.role), stats, links)
     if grant.hub_code:
         hub = await orgs.get_hub(grant.hub_code)
         stats = [(_("Areas covered"), str(len(hub.coverage)))]
@@ -160,4 +167,4 @@ class AccountPages(Controller):
     async def home(self, request: Request) -> Template:
         principal: Principal = request.user
         cards = [await _card(grant) for grant in principal.grants]
-        return page(request, "home.html", nav="home", cards=cards)
+        return page(request, "home.html", nav="home", cards=cards, own_person=await members.person_of_user(principal.user_id))

@@ -15,7 +15,15 @@ from rescueops.accounts.access import can
 from rescueops.accounts.auth import signed_in
 from rescueops.errors import DomainError
 from rescueops.members import cards, service
-from rescueops.members.schemas import CertificateIn, HoursDecisionIn, HoursIn, JoinIn, PersonIn, StatusChangeIn
+from rescueops.members.schemas import (
+    CertificateIn,
+    HoursDecisionIn,
+    HoursIn,
+    InsuranceIn,
+    JoinIn,
+    PersonIn,
+    StatusChangeIn,
+)
 from rescueops.teams import service as teams
 from rescueops.teams.pages import labels
 from rescueops.web.i18n import gettext as _
@@ -45,6 +53,14 @@ class CertificateForm:
 
 
 @dataclass
+class InsuranceForm:
+    insurer: str = ""
+    policy_number: str = ""
+    starts_on: str = ""
+    ends_on: str = ""
+
+
+@dataclass
 class StatusForm:
     status: str = ""
     reason: str = ""
@@ -65,6 +81,8 @@ class DecisionForm:
 
 @dataclass
 class ImportForm:
+    """A multipart form with one file: a roster, or a scanned certificate or policy."""
+
     file: UploadFile
 
 
@@ -116,6 +134,24 @@ class MemberPages(Controller):
             request, person_id,
             lambda: service.add_certificate(request.user, person_id, CertificateIn(
                 type_code=data.type_code, number=data.number, issued_on=data.issued_on, expires_on=data.expires_on or None)),
+        )
+
+    @post("/members/{person_id:int}/insurance")
+    async def insurance(self, request: Request, person_id: FromPath[int], data: URLEncodedBody[InsuranceForm]) -> Template | Redirect:
+        return await _form_or_error(
+            request, person_id,
+            lambda: service.add_insurance(request.user, person_id, InsuranceIn(
+                insurer=data.insurer, policy_number=data.policy_number, starts_on=data.starts_on, ends_on=data.ends_on)),
+        )
+
+    @post("/members/{person_id:int}/scans/{kind:str}/{record_id:int}")
+    async def scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int],
+                   data: MultipartBody[ImportForm]) -> Template | Redirect:
+        content = await data.file.read()
+        return await _form_or_error(
+            request, person_id,
+            lambda: service.attach_scan(request.user, person_id, kind if kind in ("certificate", "insurance") else "certificate",
+                                        record_id, content, data.file.content_type),
         )
 
     @post("/members/{person_id:int}/hours")

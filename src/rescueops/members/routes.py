@@ -12,6 +12,7 @@ from rescueops.accounts.auth import requires, signed_in
 from rescueops.errors import field_error
 from rescueops.members import cards, roster_file, service
 from rescueops.members.schemas import (
+    AccountLink,
     CardCheck,
     CardHolder,
     CardOut,
@@ -36,7 +37,14 @@ from rescueops.members.tables import HoursStatus
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class RosterUpload(BaseModel):
+def _scan_kind(kind: str) -> None:
+    if kind not in ("certificate", "insurance"):
+        raise field_error("kind", "certificate or insurance")
+
+
+class FileUpload(BaseModel):
+    """A multipart form with one file field, ``file``."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     file: UploadFile
@@ -82,7 +90,7 @@ class RosterController(Controller):
 
     @post("/roster/import", summary="Upload a roster (.xlsx/.csv) and get the row-by-row report; writes no member",
           guards=[requires("roster.manage")], status_code=200)
-    async def check_import(self, request: Request, code: FromPath[str], data: MultipartBody[RosterUpload]) -> ImportReport:
+    async def check_import(self, request: Request, code: FromPath[str], data: MultipartBody[FileUpload]) -> ImportReport:
         content = await data.file.read()
         return await service.check_roster_file(request.user, code, data.file.filename or "roster", content)
 
@@ -134,6 +142,24 @@ class MemberController(Controller):
     @post("/{person_id:int}/insurance", summary="Add an insurance policy", guards=[requires("roster.manage")])
     async def add_insurance(self, request: Request, person_id: FromPath[int], data: JSONBody[InsuranceIn]) -> InsuranceOut:
         return await service.add_insurance(request.user, person_id, data)
+
+    @put("/{person_id:int}/scans/{kind:str}/{record_id:int}", summary="Attach a scanned copy (PDF/JPEG/PNG) of a certificate or insurance policy",
+         guards=[requires("roster.manage")], status_code=204)
+    async def attach_scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int],
+                          data: MultipartBody[FileUpload]) -> None:
+        _scan_kind(kind)
+        await service.attach_scan(request.user, person_id, kind, record_id, await data.file.read(), data.file.content_type)
+
+    @get("/{person_id:int}/scans/{kind:str}/{record_id:int}", summary="Download a scanned copy (logged)")
+    async def read_scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int]) -> Response:
+        _scan_kind(kind)
+        content, media = await service.read_scan(request.user, person_id, kind, record_id)
+        return Response(content, media_type=media)
+
+    @put("/{person_id:int}/account", summary="Tie a login to this member (their own page, card and hours)",
+         guards=[requires("roster.manage")])
+    async def link_account(self, request: Request, person_id: FromPath[int], data: JSONBody[AccountLink]) -> MemberOut:
+        return await service.link_account(request.user, person_id, data.username)
 
     @post("/{person_id:int}/hours", summary="Log service hours by hand (pending until approved)")
     async def log_hours(self, request: Request, person_id: FromPath[int], data: JSONBody[HoursIn]) -> HoursOut:

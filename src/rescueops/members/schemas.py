@@ -163,6 +163,7 @@ class InsuranceOut(BaseModel):
     starts_on: date
     ends_on: date
     valid: bool
+    has_file: bool = False
 
 
 class HoursIn(BaseModel):
@@ -248,6 +249,12 @@ class TeamRosterSummary(BaseModel):
     certified_ratio: float = Field(description="Share of active and probation members holding a valid first-aid certificate")
     expiring: list[dict] = Field(description="Certificates and insurance ending within 90 days")
     hours_this_year: Decimal
+
+
+class AccountLink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = Field(description="The login to tie to this member; null unties it")
 
 
 class CardOut(BaseModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -522,7 +524,7 @@ async def delete_certificate(principal: Principal, person_id: int, certificate_i
 async def _insurance_of(person_id: int, on: date) -> list[InsuranceOut]:
     rows = await InsurancePolicy.select().where(InsurancePolicy.person == person_id).order_by(InsurancePolicy.ends_on, ascending=False)
     return [InsuranceOut(**{k: row[k] for k in ("id", "insurer", "policy_number", "starts_on", "ends_on")},
-                         valid=row["starts_on"] <= on <= row["ends_on"]) for row in rows]
+                         valid=row["starts_on"] <= on <= row["ends_on"], has_file=bool(row["file_name"])) for row in rows]
 
 
 async def add_insurance(principal: Principal, person_id: int, data: InsuranceIn) -> InsuranceOut:
@@ -850,3 +852,68 @@ async def export_roster(principal: Principal, team_code: str, fmt: str) -> bytes
     if personal:
         await accounts.record_audit(principal, "members.roster.export", "team", team_code, team["path"], {"rows": len(out), "format": fmt})
     return roster_file.write(out, fmt)
+
+
+# --- scanned copies of certificates and insurance policies --------------------------------
+
+SCAN_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+SCAN_MAX_BYTES = 10 * 1024 * 1024
+_SCANNED = {"certificate": Certificate, "insurance": InsurancePolicy}
+
+
+def _scan_dir() -> Path:
+    return get_settings().var_dir / "uploads"
+
+
+async def attach_scan(principal: Principal, person_id: int, kind: str, record_id: int, content: bytes, content_type: str) -> None:
+    """Keep a scanned copy (PDF, JPEG or PNG) of a certificate or policy, encrypted at rest like the ID number."""
+    _, path = await _editable_person(principal, person_id)
+    table = _SCANNED[kind]
+    row = await table.select(table.id, table.file_name).where((table.id == record_id) & (table.person == person_id)).first()
+    if row is None:
+        raise NotFound(f"Member #{person_id} has no {kind} #{record_id}.")
+    media = content_type.split(";")[0].strip().lower()
+    if media not in SCAN_TYPES:
+        raise InvalidInput("A scan is a PDF, JPEG or PNG file.", code="bad_file_type")
+    if not content or len(content) > SCAN_MAX_BYTES:
+        raise InvalidInput(f"A scan is between 1 byte and {SCAN_MAX_BYTES // (1024 * 1024)} MB.", code="bad_file_size")
+    folder = _scan_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{kind}-{record_id}-{secrets.token_hex(8)}{SCAN_TYPES[media]}"
+    (folder / name).write_text(crypto.encrypt_bytes(content))
+    async with write_transaction():
+        await table.update({table.file_name: name, table.file_type: media}).where(table.id == record_id)
+        await accounts.record_audit(principal, f"members.{kind}.scan", "person", str(person_id), path, {"record": record_id, "file": name})
+    if row["file_name"]:
+        (folder / row["file_name"]).unlink(missing_ok=True)  # the replaced scan
+
+
+async def read_scan(principal: Principal, person_id: int, kind: str, record_id: int) -> tuple[bytes, str]:
+    person, membership = await _visible_person(principal, person_id)
+    path = membership["team_path"] if membership else "/"
+    if not _own_record(principal, person):
+        authorize(principal, "members.personal", path)
+    table = _SCANNED[kind]
+    row = await table.select(table.file_name, table.file_type).where((table.id == record_id) & (table.person == person_id)).first()
+    if row is None or not row["file_name"]:
+        raise NotFound(f"No scan for {kind} #{record_id}.")
+    await accounts.record_audit(principal, f"members.{kind}.scan_read", "person", str(person_id), path, {"record": record_id})
+    return crypto.decrypt_bytes((_scan_dir() / row["file_name"]).read_text()), row["file_type"]
+
+
+async def link_account(principal: Principal, person_id: int, username: str | None) -> MemberOut:
+    """Tie a login to a person so they see their own page, card and hours (or untie it with None)."""
+    person, path = await _editable_person(principal, person_id)
+    user_id = await accounts.find_user_id(username) if username else None
+    if user_id is not None and await Person.exists().where((Person.user == user_id) & (Person.id != person_id)):
+        raise Conflict(f"The account '{username}' already belongs to another member.", code="account_taken")
+    async with write_transaction():
+        await Person.update({Person.user: user_id}).where(Person.id == person_id)
+        await accounts.record_audit(principal, "members.person.account", "person", str(person_id), path, {"username": username})
+    person, membership = await _person_scope(person_id)
+    return await _member_out(principal, person, membership, unmask=False)
+
+
+async def person_of_user(user_id: int) -> int | None:
+    row = await Person.select(Person.id).where(Person.user == user_id).first()
+    return row["id"] if row else None
