@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import bearer
+from tests.factories import make_team, person, team_body
 
 IN_UNIT, OUT_UNIT = "150426", "150202"
 ROLES = [
@@ -45,6 +46,11 @@ def everyone(status: int) -> dict[str, tuple[int, int]]:
 
 def only(allowed: dict[str, tuple[int, int]], denied: int = 403) -> dict[str, tuple[int, int]]:
     return {role: allowed.get(role, (denied, denied)) for role in ROLES if role != "anonymous"}
+
+
+# Records in scope are seen by every role; out of scope only by the region-wide roles (others get 404).
+SEES_IN = {r: (200, 404) for r in ROLES if r not in ("anonymous", "admin", "region_coordinator")}
+SEES_BOTH = {"admin": (200, 200), "region_coordinator": (200, 200)}
 
 
 def _code() -> str:
@@ -115,6 +121,30 @@ ENDPOINTS = [
     ),
     Endpoint("revoke service token", "DELETE", "/api/v1/service-accounts/{service}/tokens/{token}", None, only({"admin": (204, 204)})),
     Endpoint("log out", "DELETE", "/api/v1/auth/token", None, everyone(204)),
+    # Teams and members: "in" is a team under Wengniute Banner, "out" one under Donghe District.
+    Endpoint("list teams", "GET", "/api/v1/teams", None, everyone(200)),
+    Endpoint("get team", "GET", "/api/v1/teams/{team}", None, SEES_BOTH | SEES_IN),
+    Endpoint(
+        "register team", "POST", "/api/v1/teams", lambda unit: team_body(f"T-{uuid.uuid4().hex[:6]}", unit),
+        only({"admin": (201, 201), "region_coordinator": (201, 201), "league_supervisor": (201, 403), "county_officer": (201, 403)}),
+    ),
+    Endpoint(
+        "change team status", "POST", "/api/v1/teams/{team}/status", lambda unit: {"status": "exited", "reason": "测试撤销"},
+        only({"admin": (200, 200), "region_coordinator": (200, 200), "league_supervisor": (200, 404), "county_officer": (200, 404)}),
+    ),
+    Endpoint("team roster", "GET", "/api/v1/teams/{team}/roster", None, SEES_BOTH | SEES_IN),
+    Endpoint(
+        "add member", "POST", "/api/v1/teams/{team}/members", lambda unit: {"person": person(), "status": "active"},
+        only({**{r: (201, 201) for r in ("admin", "region_coordinator")},
+              **{r: (201, 404) for r in ("league_supervisor", "county_officer", "captain", "deputy_captain")}}),
+    ),
+    Endpoint("get member", "GET", "/api/v1/members/{person}", None, SEES_BOTH | SEES_IN),
+    Endpoint(
+        "add certificate", "POST", "/api/v1/members/{person}/certificates", lambda unit: {"type_code": "cpr_aed", "issued_on": "2025-01-01"},
+        only({**{r: (201, 201) for r in ("admin", "region_coordinator")},
+              **{r: (201, 404) for r in ("league_supervisor", "county_officer", "captain", "deputy_captain")}}),
+    ),
+    Endpoint("list filings", "GET", "/api/v1/filings", None, everyone(200)),
 ]
 
 
@@ -131,7 +161,9 @@ async def _records(unit: str) -> dict[str, int]:
         None, ServiceAccountCreate(username=f"s{uuid.uuid4().hex[:8]}", display_name="系统", home_unit_code=unit)
     )
     token = await service.create_api_token(None, account.id, ApiTokenCreate(name="t"))
-    return {"user": user.id, "assignment": user.grants[0].id, "service": account.id, "token": token.id}
+    team = await make_team(f"T{uuid.uuid4().hex[:8]}", unit=unit, members=1)
+    return {"user": user.id, "assignment": user.grants[0].id, "service": account.id, "token": token.id,
+            "team": team["code"], "person": team["people"][0]}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
