@@ -16,3 +16,20 @@ async def test_demo_data_gives_a_working_login_per_role(db) -> None:
     # A second run loads nothing more and prints the same logins.
     assert await demo.load_demo(get_settings()) == logins
     assert demo.read_logins(get_settings()) == logins
+
+
+async def test_demo_team_was_built_through_the_workflow(db) -> None:
+    from rescueops.accounts.tables import AuditEntry
+    from rescueops.members import service as members
+    from rescueops.teams import service as teams
+
+    await demo.load_demo(get_settings())
+    team = await teams.get_team(None, "CF-WNT-01")
+    assert team.status.value == "active" and team.leadership_problem is None and team.active_members == 12
+    captain = await service.load_principal(await service.find_user_id("captain"))
+    roster = await members.roster(captain, "CF-WNT-01")
+    assert roster.certified == 6 and roster.active == 12 and len(roster.expiring) == 3
+    actions = {r["action"] for r in await AuditEntry.select(AuditEntry.action)}
+    assert {"teams.filing.file", "teams.filing.approved", "teams.team.status", "members.membership.join"} <= actions
+    member = await service.load_principal(await service.find_user_id("member"))
+    assert await members.person_of_user(member.user_id) is not None

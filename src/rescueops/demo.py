@@ -1,20 +1,25 @@
-"""Demo data for a first `make run`: depots and one login per role. Never in production mode."""
+"""Demo data for a first `make run`: depots, one login per role, a team with its roster. Never in production mode."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.schemas import GrantIn, UserCreate
 from rescueops.accounts.tables import Role
+from rescueops.members import service as members
+from rescueops.members.identity import check_digit
+from rescueops.members.schemas import CertificateIn, JoinIn, PersonIn
 from rescueops.orgs import service as orgs
 from rescueops.orgs.schemas import OrgUnitCreate
 from rescueops.orgs.tables import OrgKind, ReferenceLoad
 from rescueops.settings import Settings, SettingsError
+from rescueops.teams import service as teams
+from rescueops.teams.schemas import DecisionIn, FilingIn, StatusIn, TeamCreate
 
 DEMO = "demo"
 
@@ -33,9 +38,48 @@ USERS = [
     ("chifeng", "赤峰市红十字会 张监管", "150400", Role.league_supervisor, {"unit_code": "150400"}),
     ("wengniute", "翁牛特旗红十字会 赵专干", "150426", Role.county_officer, {"unit_code": "150426"}),
     ("logistics", "储备库 刘保管", "150400-D01", Role.logistics, {"unit_code": "150400-D01"}),
-    ("captain", "翁牛特旗救援队 巴特尔队长", "150426", Role.captain, {"unit_code": "150426"}),
-    ("member", "翁牛特旗救援队 其其格", "150426", Role.member, {"unit_code": "150426"}),
+    ("captain", "翁牛特旗救援队 巴特尔队长", "150426", Role.captain, {"team_code": "CF-WNT-01"}),
+    ("member", "翁牛特旗救援队 其其格", "150426", Role.member, {"team_code": "CF-WNT-01"}),
 ]
+
+# The demo team: a search-and-rescue team in Wengniute Banner with a small roster.
+TEAM = TeamCreate(
+    code="CF-WNT-01", unit_code="150426", name_zh="翁牛特旗红十字应急救援队", name_en="Wengniute Banner Red Cross Rescue Team",
+    primary_category="search_rescue", specialties=["water_rescue", "medical"], registration_kind="red_cross_filing",
+    registration_number="翁红发〔2024〕3号", filing_date=date(2024, 3, 15), founded_on=date(2024, 3, 1),
+    base_address="内蒙古赤峰市翁牛特旗乌丹镇", lat=42.94, lon=119.01, hub_code=None, contact_phone="0476-6321234",
+)
+ROSTER = ["巴特尔", "其其格", "王建国", "李秀英", "张伟", "乌力吉", "刘洋", "陈静", "苏日娜", "赵磊", "孙丽", "那顺"]
+
+
+def _demo_id_number(index: int) -> tuple[str, date, str]:
+    born = date(1975, 3, 1) + timedelta(days=997 * index)
+    first17 = f"150426{born:%Y%m%d}{(index * 2 + index % 2) % 1000:03d}"
+    return first17 + check_digit(first17), born, "male" if index % 2 else "female"
+
+
+async def _demo_team(user_ids: dict[str, int]) -> None:
+    """The roster as a captain would build it, the leadership as filed and approved, through the services."""
+    captain = await accounts.load_principal(user_ids["captain"])
+    supervisor = await accounts.load_principal(user_ids["chifeng"])
+    people = []
+    for index, name in enumerate(ROSTER, start=1):
+        number, born, gender = _demo_id_number(index)
+        joined = await members.join_team(captain, TEAM.code, JoinIn(
+            person=PersonIn(name=name, gender=gender, birth_date=born, id_number=number, phone=f"1394766{index:04d}",
+                            languages=["zh", "mn"] if index % 3 == 1 else ["zh"]),
+            status="active", joined_on=date(2024, 3, 1),
+        ))
+        people.append(joined.id)
+        if index % 4:  # valid, valid but expiring soon, expired; every fourth member holds none
+            issued = date.today() - timedelta(days={1: 400, 2: 1040, 3: 1200}[index % 4])
+            await members.add_certificate(captain, joined.id, CertificateIn(
+                type_code="rc_first_aider", number=f"NM-RC-{issued.year}-{index:04d}", issued_on=issued))
+    filing = await teams.file_leadership(captain, TEAM.code, FilingIn(
+        captain_id=people[0], deputy_ids=people[2:4], reason="队伍组建，首次备案队长和副队长"))
+    await teams.decide_filing(supervisor, filing.id, DecisionIn(approve=True, reason="同意备案"))
+    await teams.change_status(supervisor, TEAM.code, StatusIn(status="active", reason="备案完成，队伍正式组建"))
+    await members.link_account(captain, people[1], "member")
 
 
 def logins_file(settings: Settings) -> Path:
@@ -54,12 +98,15 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
         return read_logins(settings)
     for depot in DEPOTS:
         await orgs.create_unit(None, depot)
-    logins = []
+    await teams.create_team(None, TEAM)
+    logins, user_ids = [], {}
     for username, name, home, role, scope in USERS:
         password = secrets.token_urlsafe(9)
         user = await accounts.create_user(None, UserCreate(username=username, display_name=name, password=password, home_unit_code=home))
         await accounts.grant_role(None, user.id, GrantIn(role=role, **scope))
+        user_ids[username] = user.id
         logins.append({"username": username, "password": password, "role": role.value, "scope": next(iter(scope.values()))})
+    await _demo_team(user_ids)
     await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
