@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -28,6 +29,22 @@ def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
                    capture_output=True, timeout=120)
 
 
+def _api(base: str, method: str, path: str, body: dict, token: str | None = None) -> dict:
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _setup_team(base: str) -> None:
+    """A new team, registered through the API by an administrator: no members, no leadership yet."""
+    token = _api(base, "POST", "/api/v1/auth/token", {"username": "e2e-admin", "password": PASSWORD})["access_token"]
+    _api(base, "POST", "/api/v1/teams", {
+        "code": "CF-E2E-01", "unit_code": "150426", "name_zh": "翁牛特旗山地搜救队", "primary_category": "mountain",
+        "registration_kind": "civil_affairs", "registration_number": "52150426MJY000001X",
+    }, token)
+
+
 @pytest.fixture(scope="session")
 def server():
     work = Path(tempfile.mkdtemp(prefix="rescueops-e2e-"))
@@ -41,6 +58,8 @@ def server():
     _run(env, "seed", "reference")
     _run(env, "users", "create", "chifeng", "--name", "赤峰市红十字会 张监管", "--unit", "150400", "--password-stdin", stdin=PASSWORD + "\n")
     _run(env, "users", "grant", "chifeng", "league_supervisor", "--unit", "150400")
+    _run(env, "users", "create", "e2e-admin", "--name", "管理员", "--unit", "150000", "--password-stdin", stdin=PASSWORD + "\n")
+    _run(env, "users", "grant", "e2e-admin", "admin", "--unit", "150000")
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-m", "rescueops", "serve", "--port", str(port)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -55,6 +74,9 @@ def server():
                 process.kill()
                 raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:]) from error
             time.sleep(0.2)
+    _setup_team(base)
+    _run(env, "users", "create", "bater", "--name", "巴特尔", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
+    _run(env, "users", "grant", "bater", "captain", "--team", "CF-E2E-01")
     yield base
     process.terminate()
     process.wait(timeout=10)

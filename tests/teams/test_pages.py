@@ -46,6 +46,9 @@ async def test_file_and_approve_through_the_pages(client, make_user) -> None:
                                  follow_redirects=False)
     assert approved.status_code in (302, 303)
     assert await Membership.count().where(Membership.role == "deputy_captain") == 3
+    team_page = await client.get("/teams/CF-WNT-01")
+    assert team_page.status_code == 200, team_page.text[-800:]
+    assert 'data-status="approved"' in team_page.text
 
 
 async def test_import_through_the_pages(client, make_user) -> None:

@@ -62,9 +62,9 @@ def labels() -> dict[str, Any]:
 @dataclass
 class FilingForm:
     captain_id: int
-    deputy_1: int | None = None
-    deputy_2: int | None = None
-    deputy_3: int | None = None
+    deputy_1: str = ""  # "" when the select is left empty
+    deputy_2: str = ""
+    deputy_3: str = ""
     reason: str = ""
 
 
@@ -157,7 +157,7 @@ class TeamPages(Controller):
 
     @post("/teams/{code:str}/filings")
     async def file(self, request: Request, code: FromPath[str], data: URLEncodedBody[FilingForm]) -> Template | Redirect:
-        deputies = [d for d in (data.deputy_1, data.deputy_2, data.deputy_3) if d]
+        deputies = [int(d) for d in (data.deputy_1, data.deputy_2, data.deputy_3) if d.isdigit()]
         try:
             await service.file_leadership(request.user, code, FilingIn(captain_id=data.captain_id, deputy_ids=deputies, reason=data.reason))
         except (DomainError, ValidationError) as error:
