@@ -36,7 +36,7 @@ async def test_file_and_approve_through_the_pages(client, make_user) -> None:
     filed = await client.post("/teams/CF-WNT-01/filings", data=form, follow_redirects=False)
     assert filed.status_code in (302, 303), filed.text[:300]
     fourth = await client.post("/teams/CF-WNT-01/filings", data={**form, "reason": "再来一次"}, follow_redirects=False)
-    assert fourth.status_code == 409 and 'id="page-error"' in fourth.text
+    assert fourth.status_code == 409 and "该队已有一件负责人变更备案正在等待审批" in fourth.text
     client.cookies.clear()
     await sign_in(client, make_user, "league_supervisor", unit="150400")
     inbox = await client.get("/filings")
@@ -74,4 +74,5 @@ async def test_add_member_form_reports_a_bad_id_number(client, make_user) -> Non
     page = await client.get("/teams/CF-WNT-01/members/new")
     response = await client.post("/teams/CF-WNT-01/members/new", data={
         "_csrf_token": csrf_from(page.text), "name": "张三", "gender": "male", "birth_date": "1990-01-01", "id_number": "150426199001010011"})
-    assert response.status_code == 422 and "check digit" in response.text and 'value="张三"' in response.text
+    assert response.status_code == 422 and 'value="张三"' in response.text
+    assert "部分字段填写有误" in response.text and "check digit" in response.text  # the meaning in Chinese, then the specifics

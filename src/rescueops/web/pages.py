@@ -40,18 +40,57 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
+def _summaries() -> dict[str, str]:
+    """What an error code means, in the page's language; the service's own message adds the specifics."""
+    from rescueops.web.i18n import gettext as _
+
+    return {
+        "duplicate_code": _("That code is already in use."),
+        "filing_pending": _("A leadership filing for this team is already waiting for a decision."),
+        "not_active_member": _("The proposed leaders must be active members of this team."),
+        "invalid_transition": _("That status change is not allowed."),
+        "leadership_incomplete": _("File the leadership (1 captain, 2–3 deputy captains) and have it approved first."),
+        "no_change": _("The proposed leadership is the one already in place."),
+        "own_filing": _("You filed this change yourself; another officer must decide it."),
+        "already_decided": _("This was already decided."),
+        "already_member": _("This person is already on a team roster; they must leave it first."),
+        "team_exited": _("The team has exited."),
+        "no_membership": _("This person is not on a team roster."),
+        "own_entry": _("Hours you entered yourself are approved by someone else."),
+        "import_has_errors": _("The file has problems: nothing was imported."),
+        "bad_roster_file": _("The file cannot be read."),
+        "bad_file_type": _("A scan is a PDF, JPEG or PNG file."),
+        "bad_file_size": _("The file is empty or too large."),
+        "already_imported": _("This file was imported already."),
+        "account_taken": _("That login already belongs to another member."),
+        "forbidden": _("Your roles do not allow this here."),
+        "not_found": _("No such page or record."),
+        "invalid_input": _("Some fields are invalid."),
+    }
+
+
 def problem(error: Exception) -> tuple[str, int]:
-    """A form error as (message, status) for re-rendering the page: domain errors and pydantic's alike."""
+    """A form error as (message, status) for re-rendering a page.
+
+    Services speak English; a Chinese page leads with the meaning of the error code in Chinese and
+    keeps the service's words (which name the field or the people concerned) after it.
+    """
     from pydantic import ValidationError
 
     from rescueops.errors import DomainError
 
     if isinstance(error, DomainError):
-        return error.message, error.status_code
-    if isinstance(error, ValidationError):
+        code, detail, status = error.code, error.message, error.status_code
+    elif isinstance(error, ValidationError):
         parts = []
         for item in error.errors():
             field = ".".join(str(part) for part in item["loc"])
-            parts.append(f"{field}: {item['msg'].removeprefix('Value error, ')}" if field else item["msg"].removeprefix("Value error, "))
-        return "; ".join(parts), 422
-    raise error
+            text = item["msg"].removeprefix("Value error, ")
+            parts.append(f"{field}: {text}" if field else text)
+        code, detail, status = "invalid_input", "; ".join(parts), 422
+    else:
+        raise error
+    summary = _summaries().get(code)
+    if summary is None or current_locale.get() == "en":
+        return detail, status
+    return f"{summary}（{detail}）", status
