@@ -269,3 +269,10 @@ async def test_a_member_sees_their_own_page_through_a_linked_account(client, mak
     assert (await client.get(f"/api/v1/members/{other}", headers=bearer(own))).status_code == 404
     taken = await client.put(f"/api/v1/members/{other}/account", json={"username": "qiqige"}, headers=bearer(captain))
     assert taken.status_code == 409
+
+
+async def test_an_empty_team_has_an_empty_roster(client, make_user) -> None:
+    await make_team()
+    _, captain = await make_user("captain", team="CF-WNT-01")
+    roster = (await client.get("/api/v1/teams/CF-WNT-01/roster", headers=bearer(captain))).json()
+    assert roster["members"] == [] and roster["certified_ratio"] == 0.0 and roster["expiring"] == []

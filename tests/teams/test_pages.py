@@ -76,3 +76,21 @@ async def test_add_member_form_reports_a_bad_id_number(client, make_user) -> Non
         "_csrf_token": csrf_from(page.text), "name": "张三", "gender": "male", "birth_date": "1990-01-01", "id_number": "150426199001010011"})
     assert response.status_code == 422 and 'value="张三"' in response.text
     assert "部分字段填写有误" in response.text and "check digit" in response.text  # the meaning in Chinese, then the specifics
+
+
+async def test_register_a_team_through_the_page(client, make_user) -> None:
+    await sign_in(client, make_user, "league_supervisor", unit="150400")
+    form = await client.get("/teams/new")
+    assert form.status_code == 200 and "登记救援队" in form.text and 'value="150202"' not in form.text  # only units in scope
+    data = {"_csrf_token": csrf_from(form.text), "code": "CF-HS-02", "name_zh": "红山区水上救援队", "unit_code": "150402",
+            "primary_category": "water_rescue", "specialties": ["medical", "ambulance"], "registration_kind": "civil_affairs",
+            "registration_number": "52150402MJY00002X"}
+    created = await client.post("/teams/new", data=data, follow_redirects=False)
+    assert created.status_code in (302, 303) and created.headers["location"] == "/teams/CF-HS-02"
+    page = await client.get("/teams/CF-HS-02")
+    assert "红山区水上救援队" in page.text and "医疗" in page.text and "救护转运" in page.text
+    again = await client.post("/teams/new", data=data)
+    assert again.status_code == 409 and "该代码已被使用" in again.text
+    client.cookies.clear()
+    await sign_in(client, make_user, "captain", team="CF-HS-02")
+    assert (await client.get("/teams/new")).status_code == 403

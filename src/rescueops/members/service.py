@@ -194,6 +194,8 @@ async def _current(person_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 async def _first_aid(person_ids: list[int], on: date) -> dict[int, date | None]:
     """Latest expiry of a valid first-aid certificate per person (date.max for no expiry)."""
+    if not person_ids:
+        return {}
     rows = await Certificate.select(Certificate.person, Certificate.expires_on, Certificate.issued_on).where(
         Certificate.person.is_in(person_ids) & (Certificate.type.first_aid == True)  # noqa: E712
     )
@@ -206,6 +208,8 @@ async def _first_aid(person_ids: list[int], on: date) -> dict[int, date | None]:
 
 
 async def _insured(person_ids: list[int], on: date) -> set[int]:
+    if not person_ids:
+        return set()
     rows = await InsurancePolicy.select(InsurancePolicy.person).where(
         InsurancePolicy.person.is_in(person_ids) & (InsurancePolicy.starts_on <= on) & (InsurancePolicy.ends_on >= on)
     )

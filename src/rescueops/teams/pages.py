@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from rescueops.accounts.access import can
-from rescueops.accounts.auth import signed_in
+from rescueops.accounts.auth import requires, signed_in
 from rescueops.db.pagination import PageParams
 from rescueops.errors import DomainError
 from rescueops.members import service as members
@@ -19,7 +19,7 @@ from rescueops.members.tables import HoursStatus
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind
 from rescueops.teams import service
-from rescueops.teams.schemas import DecisionIn, FilingIn, StatusIn
+from rescueops.teams.schemas import DecisionIn, FilingIn, StatusIn, TeamCreate
 from rescueops.teams.tables import FilingStatus, TeamStatus
 from rescueops.web.i18n import gettext as _
 from rescueops.web.i18n import pick
@@ -66,6 +66,23 @@ class FilingForm:
     deputy_2: str = ""
     deputy_3: str = ""
     reason: str = ""
+
+
+@dataclass
+class TeamForm:
+    code: str = ""
+    name_zh: str = ""
+    name_en: str = ""
+    unit_code: str = ""
+    primary_category: str = ""
+    specialties: list[str] | None = None
+    registration_kind: str = "red_cross_filing"
+    registration_number: str = ""
+    filing_date: str = ""
+    founded_on: str = ""
+    base_address: str = ""
+    contact_phone: str = ""
+    hub_code: str = ""
 
 
 @dataclass
@@ -150,6 +167,30 @@ class TeamPages(Controller):
             filters={"league": league or "", "category": category or "", "status": status or "", "q": q or "", "outside_rule": outside_rule},
             **labels(),
         )
+
+    async def _new_team_page(self, request: Request, form: TeamForm, error: str | None = None, status_code: int = 200) -> Template:
+        units = [u for u in await orgs.all_units() if u.kind in (OrgKind.league, OrgKind.county) and can(request.user, "teams.manage", u.path)]
+        return page(request, "teams/new.html", status_code=status_code, nav="teams", form=form, error=error, units=units,
+                    categories=await service.list_categories(), hubs=await orgs.list_hubs(), **labels())
+
+    @get("/teams/new", guards=[requires("teams.manage")])
+    async def new_team(self, request: Request) -> Template:
+        return await self._new_team_page(request, TeamForm())
+
+    @post("/teams/new", guards=[requires("teams.manage")])
+    async def create_team(self, request: Request, data: URLEncodedBody[TeamForm]) -> Template | Redirect:
+        try:
+            team = await service.create_team(request.user, TeamCreate(
+                code=data.code, name_zh=data.name_zh, name_en=data.name_en, unit_code=data.unit_code,
+                primary_category=data.primary_category, specialties=[c for c in data.specialties or [] if c],
+                registration_kind=data.registration_kind, registration_number=data.registration_number,
+                filing_date=data.filing_date or None, founded_on=data.founded_on or None, base_address=data.base_address,
+                contact_phone=data.contact_phone, hub_code=data.hub_code or None,
+            ))
+        except (DomainError, ValidationError) as error:
+            message, status = problem(error)
+            return await self._new_team_page(request, data, message, status)
+        return Redirect(f"/teams/{team.code}")
 
     @get("/teams/{code:str}")
     async def team(self, request: Request, code: FromPath[str]) -> Template:
