@@ -27,7 +27,7 @@ from rescueops.members.schemas import (
 from rescueops.teams import service as teams
 from rescueops.teams.pages import labels
 from rescueops.web.i18n import gettext as _
-from rescueops.web.pages import page, problem
+from rescueops.web.pages import StatusForm, page, problem
 
 
 @dataclass
@@ -58,12 +58,6 @@ class InsuranceForm:
     policy_number: str = ""
     starts_on: str = ""
     ends_on: str = ""
-
-
-@dataclass
-class StatusForm:
-    status: str = ""
-    reason: str = ""
 
 
 @dataclass

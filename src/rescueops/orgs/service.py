@@ -188,7 +188,17 @@ async def update_unit(principal: Principal, code: str, data: OrgUnitUpdate) -> O
 # --- hubs and zones ------------------------------------------------------------------------
 
 
-def _ref(row: dict[str, Any], prefix: str) -> UnitRef:
+def unit_ref_columns(unit: Any, prefix: str) -> tuple[Any, ...]:
+    """Columns to select through a foreign key to an org unit, for ``unit_ref`` to read back."""
+    return (
+        unit.code.as_alias(f"{prefix}_code"),
+        unit.name_zh.as_alias(f"{prefix}_name_zh"),
+        unit.name_en.as_alias(f"{prefix}_name_en"),
+        unit.kind.as_alias(f"{prefix}_kind"),
+    )
+
+
+def unit_ref(row: dict[str, Any], prefix: str) -> UnitRef:
     return UnitRef(
         code=row[f"{prefix}_code"], name_zh=row[f"{prefix}_name_zh"], name_en=row[f"{prefix}_name_en"], kind=row[f"{prefix}_kind"]
     )
@@ -203,29 +213,20 @@ async def list_hubs() -> list[HubOut]:
         Hub.region_zh,
         Hub.region_en,
         Hub.colour,
-        Hub.hub_city.code.as_alias("city_code"),
-        Hub.hub_city.name_zh.as_alias("city_name_zh"),
-        Hub.hub_city.name_en.as_alias("city_name_en"),
-        Hub.hub_city.kind.as_alias("city_kind"),
+        *unit_ref_columns(Hub.hub_city, "city"),
     ).order_by(Hub.id)
     coverage = await HubCoverage.select(
         HubCoverage.hub,
         HubCoverage.role,
         HubCoverage.default_split,
-        HubCoverage.unit.code.as_alias("unit_code"),
-        HubCoverage.unit.name_zh.as_alias("unit_name_zh"),
-        HubCoverage.unit.name_en.as_alias("unit_name_en"),
-        HubCoverage.unit.kind.as_alias("unit_kind"),
-        HubCoverage.unit.parent.code.as_alias("league_code"),
-        HubCoverage.unit.parent.name_zh.as_alias("league_name_zh"),
-        HubCoverage.unit.parent.name_en.as_alias("league_name_en"),
-        HubCoverage.unit.parent.kind.as_alias("league_kind"),
+        *unit_ref_columns(HubCoverage.unit, "unit"),
+        *unit_ref_columns(HubCoverage.unit.parent, "league"),
     ).order_by(HubCoverage.unit.path)
     by_hub: dict[int, list[CoverageOut]] = {}
     for row in coverage:
-        league = _ref(row, "league") if row["league_kind"] == OrgKind.league.value else None
+        league = unit_ref(row, "league") if row["league_kind"] == OrgKind.league.value else None
         by_hub.setdefault(row["hub"], []).append(
-            CoverageOut(unit=_ref(row, "unit"), league=league, role=row["role"], default_split=row["default_split"])
+            CoverageOut(unit=unit_ref(row, "unit"), league=league, role=row["role"], default_split=row["default_split"])
         )
     return [
         HubOut(
@@ -235,7 +236,7 @@ async def list_hubs() -> list[HubOut]:
             region_zh=hub["region_zh"],
             region_en=hub["region_en"],
             colour=hub["colour"],
-            hub_city=_ref(hub, "city"),
+            hub_city=unit_ref(hub, "city"),
             coverage=by_hub.get(hub["id"], []),
         )
         for hub in hubs
@@ -314,17 +315,14 @@ async def list_zones() -> list[ZoneOut]:
     zones = await CooperationZone.select().order_by(CooperationZone.code)
     members = await CooperationZoneMember.select(
         CooperationZoneMember.zone,
-        CooperationZoneMember.unit.code.as_alias("unit_code"),
-        CooperationZoneMember.unit.name_zh.as_alias("unit_name_zh"),
-        CooperationZoneMember.unit.name_en.as_alias("unit_name_en"),
-        CooperationZoneMember.unit.kind.as_alias("unit_kind"),
+        *unit_ref_columns(CooperationZoneMember.unit, "unit"),
     ).order_by(CooperationZoneMember.unit.code)
     return [
         ZoneOut(
             code=zone["code"],
             name_zh=zone["name_zh"],
             name_en=zone["name_en"],
-            members=[_ref(m, "unit") for m in members if m["zone"] == zone["id"]],
+            members=[unit_ref(m, "unit") for m in members if m["zone"] == zone["id"]],
         )
         for zone in zones
     ]

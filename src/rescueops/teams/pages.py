@@ -23,7 +23,7 @@ from rescueops.teams.schemas import DecisionIn, FilingIn, StatusIn, TeamCreate
 from rescueops.teams.tables import FilingStatus, TeamStatus
 from rescueops.web.i18n import gettext as _
 from rescueops.web.i18n import pick
-from rescueops.web.pages import page, problem
+from rescueops.web.pages import StatusForm, page, problem
 
 PAGE_SIZE = 50
 
@@ -83,12 +83,6 @@ class TeamForm:
     base_address: str = ""
     contact_phone: str = ""
     hub_code: str = ""
-
-
-@dataclass
-class StatusForm:
-    status: str
-    reason: str = ""
 
 
 @dataclass

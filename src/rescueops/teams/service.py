@@ -18,7 +18,6 @@ from rescueops.db.search import contains
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
-from rescueops.orgs.schemas import UnitRef
 from rescueops.orgs.tables import Hub, OrgKind, OrgUnit
 from rescueops.teams.schemas import (
     CategoryOut,
@@ -116,10 +115,7 @@ _TEAM_COLUMNS = (
     Team.status_since,
     Team.contact_phone,
     Team.hub.code.as_alias("hub_code"),
-    Team.unit.code.as_alias("unit_code"),
-    Team.unit.name_zh.as_alias("unit_name_zh"),
-    Team.unit.name_en.as_alias("unit_name_en"),
-    Team.unit.kind.as_alias("unit_kind"),
+    *orgs.unit_ref_columns(Team.unit, "unit"),
     Team.primary_category.code.as_alias("category_code"),
 )
 
@@ -157,7 +153,7 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
                 **{k: row[k] for k in ("code", "name_zh", "name_en", "path", "registration_kind", "registration_number",
                                        "filing_date", "founded_on", "base_address", "lat", "lon", "status", "status_since",
                                        "hub_code", "contact_phone")},
-                unit=UnitRef(code=row["unit_code"], name_zh=row["unit_name_zh"], name_en=row["unit_name_en"], kind=row["unit_kind"]),
+                unit=orgs.unit_ref(row, "unit"),
                 primary_category=categories[row["category_code"]],
                 specialties=[categories[s["code"]] for s in specialties if s["team"] == row["id"]],
                 grades=[GradeOut.model_validate(g) for g in grades if g["team"] == row["id"]],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -11,6 +12,14 @@ from rescueops.settings import get_settings
 from rescueops.web.i18n import LOCALE_NAMES, LOCALES, current_locale
 
 LOCALE_COOKIE = "rescueops_locale"
+
+
+@dataclass
+class StatusForm:
+    """The lifecycle forms of teams and members: the new status and why."""
+
+    status: str = ""
+    reason: str = ""
 
 
 def choose_locale(request: Request) -> str:
