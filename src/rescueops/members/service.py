@@ -276,7 +276,7 @@ async def get_member(principal: Principal, person_id: int, *, unmask: bool = Fal
     on = on or date.today()
     history = await Membership.select(
         Membership.all_columns(), Membership.team.code.as_alias("team_code"), Membership.team.name_zh.as_alias("team_name")
-    ).where(Membership.person == person_id).order_by(Membership.joined_on)
+    ).where(Membership.person == person_id).order_by(Membership.joined_on, Membership.id)
     hours = await HoursEntry.select(HoursEntry.hours, HoursEntry.worked_on).where(
         (HoursEntry.person == person_id) & (HoursEntry.status == HoursStatus.approved.value)
     )
@@ -405,7 +405,7 @@ async def roster(principal: Principal, team_code: str, *, on: date | None = None
     query = Membership.select(
         Membership.all_columns(), Membership.person.name.as_alias("name"), Membership.person.gender.as_alias("gender"),
         Membership.person.phone.as_alias("phone"),
-    ).where(Membership.team == team["id"]).order_by(Membership.joined_on)
+    ).where(Membership.team == team["id"]).order_by(Membership.joined_on, Membership.id)
     if not include_exited:
         query = query.where(Membership.left_on.is_null())
     rows = await query
@@ -829,7 +829,7 @@ async def export_roster(principal: Principal, team_code: str, fmt: str) -> bytes
     personal = can(principal, "members.personal", team["path"])
     rows = await Membership.select(Membership.all_columns(), Membership.person.all_columns()).where(
         (Membership.team == team["id"]) & Membership.left_on.is_null()
-    ).order_by(Membership.joined_on)
+    ).order_by(Membership.joined_on, Membership.id)
     certificates = await Certificate.select(
         Certificate.person, Certificate.number, Certificate.issued_on, Certificate.expires_on, Certificate.type.name_zh.as_alias("type")
     ).where(Certificate.person.is_in([r["person"] for r in rows] or [-1]) & (Certificate.type.first_aid == True)).order_by(Certificate.issued_on)  # noqa: E712
