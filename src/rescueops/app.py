@@ -24,6 +24,7 @@ from rescueops.accounts.routes import AuditController, AuthController, ServiceAc
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
+from rescueops.equipment.routes import EquipmentController
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             RosterController,
             MemberController,
             HoursController,
+            EquipmentController,
             AccountPages,
             OrgPages,
             TeamPages,

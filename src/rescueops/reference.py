@@ -1,7 +1,9 @@
-"""All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types."""
+"""All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types,
+equipment types."""
 
 from __future__ import annotations
 
+from rescueops.equipment import service as equipment
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.teams import service as teams
@@ -11,9 +13,11 @@ async def load_all() -> list[str]:
     report = await orgs.load_reference()
     categories = await teams.load_categories()
     certificate_types = await members.load_certificate_types()
+    equipment_types = await equipment.load_types()
     return [
         f"organisation {report.version}: {report.units_added} units added, {report.units_updated} updated, "
         f"{report.hubs_added} hubs added, {report.coverage_added} coverage entries added, {report.zones_added} zones added",
         f"team categories: {categories} added",
         f"certificate types: {certificate_types} added",
+        f"equipment types: {equipment_types} added",
     ]

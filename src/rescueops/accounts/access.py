@@ -14,9 +14,9 @@ from rescueops.errors import NotFound, PermissionDenied
 
 # Every signed-in user may view the organisation tree (the structure is not secret), the teams
 # within their scopes, and who a scanned member card belongs to (name and team only).
-_EVERYONE = {"orgs.view", "teams.view", "cards.verify"}
+_EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view"}
 # Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
-_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal"}
+_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage"}
 # Supervising teams: registering them, their status, and deciding leadership filings.
 _SUPERVISION = {"teams.manage", "filings.decide"}
 
@@ -35,7 +35,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
         _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "users.view", "users.manage", "audit.view"}
     ),
     Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | {"users.view", "users.manage"}),
-    Role.logistics: frozenset(_EVERYONE),
+    Role.logistics: frozenset(_EVERYONE | {"equipment.manage"}),
     Role.captain: frozenset(_EVERYONE | _ROSTER),
     Role.deputy_captain: frozenset(_EVERYONE | _ROSTER),
     Role.member: frozenset(_EVERYONE),

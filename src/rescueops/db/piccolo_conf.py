@@ -13,6 +13,7 @@ APP_REGISTRY = AppRegistry(
         "rescueops.teams.piccolo_app",
         "rescueops.accounts.piccolo_app",
         "rescueops.members.piccolo_app",
+        "rescueops.equipment.piccolo_app",
         "rescueops.jobs.piccolo_app",
     ]
 )

@@ -1,0 +1,1 @@
+"""Equipment and materials: the catalogue, individually tracked items, stock with its movement ledger."""

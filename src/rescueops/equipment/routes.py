@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from rescueops.accounts.auth import requires, signed_in
+from rescueops.db.pagination import Page, PageParams
+from rescueops.equipment import service
+from rescueops.equipment.schemas import (
+    BalanceOut,
+    ItemIn,
+    ItemOut,
+    MovementIn,
+    MovementOut,
+    OwnerIn,
+    TransferIn,
+    TypeOut,
+)
+from rescueops.equipment.tables import ItemStatus
+
+
+class EquipmentController(Controller):
+    path = "/api/v1/equipment"
+    tags = ["equipment"]
+    guards = [signed_in]
+
+    @get("/types", summary="Equipment types (data)")
+    async def types(self) -> list[TypeOut]:
+        return await service.list_types()
+
+    @get("/items", summary="Individually tracked items within the caller's scopes")
+    async def list_items(
+        self,
+        request: Request,
+        page: NamedDependency[PageParams],
+        team: FromQuery[str | None] = None,
+        depot: FromQuery[str | None] = None,
+        under: Annotated[str | None, QueryParameter(description="Org unit code: items of teams and depots under it")] = None,
+        type: FromQuery[str | None] = None,
+        status: FromQuery[ItemStatus | None] = None,
+        q: FromQuery[str | None] = None,
+    ) -> Page[ItemOut]:
+        items, total = await service.list_items(request.user, page, team=team, depot=depot, under_code=under, type_code=type, status=status, q=q)
+        return Page.of(items, total, page)
+
+    @post("/items", summary="Register an item", guards=[requires("equipment.manage")])
+    async def register(self, request: Request, data: JSONBody[ItemIn]) -> ItemOut:
+        return await service.register_item(request.user, data)
+
+    @get("/items/{asset_tag:str}", summary="One item by its asset tag")
+    async def get_item(self, request: Request, asset_tag: FromPath[str]) -> ItemOut:
+        return await service.get_item(request.user, asset_tag)
+
+    @get("/stock", summary="Stock balances of a team or a depot")
+    async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:
+        return await service.balances(request.user, OwnerIn(team_code=team, depot_code=depot))
+
+    @get("/stock/ledger", summary="Stock movements of a team or a depot, newest first")
+    async def ledger(
+        self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None, type: FromQuery[str | None] = None
+    ) -> list[MovementOut]:
+        return await service.ledger(request.user, OwnerIn(team_code=team, depot_code=depot), type)
+
+    @post("/stock/movements", summary="Receive, issue, consume, write off or adjust stock", guards=[requires("equipment.manage")])
+    async def move(self, request: Request, data: JSONBody[MovementIn]) -> BalanceOut:
+        return await service.move_stock(request.user, data)
+
+    @post("/stock/transfers", summary="Move stock from one owner to another", guards=[requires("equipment.manage")])
+    async def transfer(self, request: Request, data: JSONBody[TransferIn]) -> list[BalanceOut]:
+        return await service.transfer_stock(request.user, data)

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rescueops.equipment.tables import FundingSource, ItemStatus, MovementKind, Tracking
+
+ASSET_TAG = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
+
+
+class TypeOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    tracking: Tracking
+    unit_zh: str
+    categories: list[str]
+    inspection_months: int | None
+    shelf_life_months: int | None
+    checklist: list[str]
+
+
+class OwnerIn(BaseModel):
+    """Exactly one owner: a team or a reserve depot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    team_code: str | None = None
+    depot_code: str | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> OwnerIn:
+        if (self.team_code is None) == (self.depot_code is None):
+            raise ValueError("give exactly one owner: team_code or depot_code")
+        return self
+
+
+class OwnerOut(BaseModel):
+    kind: str  # "team" or "depot"
+    code: str
+    name_zh: str
+
+
+class ItemIn(OwnerIn):
+    asset_tag: str = Field(pattern=ASSET_TAG, description="Upper-case letters, digits and '-', e.g. CF-WNT-BOAT-001")
+    type_code: str
+    serial_number: str = Field(default="", max_length=80)
+    storage_location: str = Field(default="", max_length=200)
+    acquired_on: date | None = None
+    cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    funding: FundingSource = FundingSource.fiscal
+    expires_on: date | None = Field(default=None, description="Empty: acquisition date plus the type's shelf life")
+    notes: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ItemIn:
+        if self.acquired_on and self.acquired_on > date.today():
+            raise ValueError("acquired_on: cannot be in the future")
+        if self.acquired_on and self.expires_on and self.expires_on < self.acquired_on:
+            raise ValueError("expires_on: cannot be before the item was acquired")
+        return self
+
+
+class ItemOut(BaseModel):
+    asset_tag: str
+    type: TypeOut
+    serial_number: str
+    owner: OwnerOut
+    storage_location: str
+    status: ItemStatus
+    acquired_on: date | None
+    cost: Decimal | None
+    funding: FundingSource
+    expires_on: date | None
+    expired: bool
+    notes: str
+
+
+class MovementIn(OwnerIn):
+    type_code: str
+    kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")
+    quantity: int = Field(description="How many; for adjust, the signed correction (e.g. -2 after a count)")
+    reference: str = Field(default="", max_length=100, description="Delivery note, drill, deployment…")
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _quantity(self) -> MovementIn:
+        if self.kind in (MovementKind.transfer_in, MovementKind.transfer_out):
+            raise ValueError("kind: move stock between owners with POST /api/v1/equipment/stock/transfers")
+        if self.kind is MovementKind.adjust:
+            if self.quantity == 0:
+                raise ValueError("quantity: an adjustment changes the balance")
+            if not self.note.strip():
+                raise ValueError("note: say why the count is corrected")
+        elif self.quantity <= 0:
+            raise ValueError("quantity: must be a positive number")
+        return self
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type_code: str
+    source: OwnerIn
+    destination: OwnerIn
+    quantity: int = Field(gt=0)
+    reference: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=500)
+
+
+class BalanceOut(BaseModel):
+    type_code: str
+    type_name_zh: str
+    unit_zh: str
+    owner: OwnerOut
+    quantity: int
+
+
+class MovementOut(BaseModel):
+    id: int
+    type_code: str
+    owner: OwnerOut
+    kind: MovementKind
+    quantity: int
+    balance_after: int
+    reference: str
+    note: str
+    at: datetime

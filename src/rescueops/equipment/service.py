@@ -1,0 +1,307 @@
+"""Equipment: the catalogue, individually tracked items, and stock kept by an append-only ledger.
+
+A stock balance never goes negative, also under concurrent requests: every debit is one
+``UPDATE … SET quantity = quantity - n WHERE quantity >= n``, so the database decides which of
+two racing requests still finds enough, on SQLite (writes serialised by BEGIN IMMEDIATE) and on
+PostgreSQL (row lock) alike; the ledger row is written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from rescueops.accounts import service as accounts
+from rescueops.accounts.access import Principal, authorize, can, scopes_for
+from rescueops.db import write_transaction
+from rescueops.db.pagination import PageParams
+from rescueops.db.paths import under, within
+from rescueops.db.search import contains
+from rescueops.equipment.schemas import (
+    BalanceOut,
+    ItemIn,
+    ItemOut,
+    MovementIn,
+    MovementOut,
+    OwnerIn,
+    OwnerOut,
+    TransferIn,
+    TypeOut,
+)
+from rescueops.equipment.tables import EquipmentType, Item, ItemStatus, Movement, MovementKind, Stock, Tracking
+from rescueops.errors import Conflict, NotFound, PermissionDenied, field_error
+from rescueops.orgs import service as orgs
+from rescueops.orgs.tables import OrgKind, OrgUnit
+from rescueops.teams import service as teams
+
+# Movements that take stock out, and those that bring it in; adjust carries its own sign.
+OUTGOING = {MovementKind.issue, MovementKind.consume, MovementKind.write_off, MovementKind.transfer_out}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# --- catalogue -----------------------------------------------------------------------------
+
+
+async def load_types() -> int:
+    text = resources.files("rescueops.equipment").joinpath("reference/equipment_types.yaml").read_text("utf-8")
+    entries = yaml.safe_load(text)["equipment_types"]
+    existing = {row["code"] for row in await EquipmentType.select(EquipmentType.code)}
+    async with write_transaction():
+        for entry in entries:
+            values = {
+                "name_zh": entry["name_zh"], "name_en": entry["name_en"], "tracking": entry["tracking"],
+                "unit_zh": entry.get("unit_zh", "件"), "categories": json.dumps(entry.get("categories", [])),
+                "inspection_months": entry.get("inspection_months"), "shelf_life_months": entry.get("shelf_life_months"),
+                "checklist": json.dumps(entry.get("checklist", []), ensure_ascii=False),
+            }
+            if entry["code"] in existing:
+                await EquipmentType.update(values).where(EquipmentType.code == entry["code"])
+            else:
+                await EquipmentType.insert(EquipmentType(code=entry["code"], **values))
+    return len([e for e in entries if e["code"] not in existing])
+
+
+def _type_out(row: dict[str, Any]) -> TypeOut:
+    return TypeOut(**{**row, "categories": _json(row["categories"]), "checklist": _json(row["checklist"])})
+
+
+async def list_types() -> list[TypeOut]:
+    return [_type_out(row) for row in await EquipmentType.select().order_by(EquipmentType.id)]
+
+
+async def _type(code: str, tracking: Tracking | None = None) -> dict[str, Any]:
+    row = await EquipmentType.select().where(EquipmentType.code == code).first()
+    if row is None:
+        raise field_error("type_code", f"unknown equipment type '{code}'")
+    if tracking and row["tracking"] != tracking.value:
+        kind = "individually tracked (register it as an item)" if row["tracking"] == "item" else "counted as stock (use stock movements)"
+        raise field_error("type_code", f"{row['name_zh']} is {kind}")
+    return row
+
+
+# --- owners --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    team: int | None
+    depot: int | None
+    path: str
+    out: OwnerOut
+
+
+async def _owner(owner: OwnerIn) -> Owner:
+    if owner.team_code is not None:
+        team = await teams.team_row(owner.team_code)
+        return Owner(team["id"], None, team["path"], OwnerOut(kind="team", code=team["code"], name_zh=team["name_zh"]))
+    depot = await OrgUnit.select(OrgUnit.id, OrgUnit.path, OrgUnit.kind, OrgUnit.name_zh).where(OrgUnit.code == owner.depot_code).first()
+    if depot is None or depot["kind"] != OrgKind.depot.value:
+        raise field_error("depot_code", f"'{owner.depot_code}' is not a reserve depot")
+    return Owner(None, depot["id"], depot["path"], OwnerOut(kind="depot", code=owner.depot_code, name_zh=depot["name_zh"]))
+
+
+def _owner_out(row: dict[str, Any]) -> OwnerOut:
+    if row.get("team_code"):
+        return OwnerOut(kind="team", code=row["team_code"], name_zh=row["team_name"])
+    return OwnerOut(kind="depot", code=row["depot_code"], name_zh=row["depot_name"])
+
+
+def _owner_columns(table: type[Item] | type[Stock]) -> tuple[Any, ...]:
+    return (
+        table.team.code.as_alias("team_code"),
+        table.team.name_zh.as_alias("team_name"),
+        table.depot.code.as_alias("depot_code"),
+        table.depot.name_zh.as_alias("depot_name"),
+    )
+
+
+def _owner_filter(table: type[Item] | type[Stock], owner: Owner) -> Any:
+    return (table.team == owner.team) if owner.team is not None else (table.depot == owner.depot)
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    return date(year, month, min(day.day, last))
+
+
+async def _item_outs(rows: list[dict[str, Any]]) -> list[ItemOut]:
+    types = {t.code: t for t in await list_types()}
+    today = date.today()
+    return [
+        ItemOut(
+            asset_tag=row["asset_tag"], type=types[row["type_code"]], serial_number=row["serial_number"], owner=_owner_out(row),
+            storage_location=row["storage_location"], status=row["status"], acquired_on=row["acquired_on"], cost=row["cost"],
+            funding=row["funding"], expires_on=row["expires_on"], expired=bool(row["expires_on"] and row["expires_on"] < today),
+            notes=row["notes"],
+        )
+        for row in rows
+    ]
+
+
+_ITEM_COLUMNS = (Item.all_columns(), Item.type.code.as_alias("type_code"), *_owner_columns(Item))
+
+
+async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
+    kind = await _type(data.type_code, Tracking.item)
+    owner = await _owner(data)
+    if principal is not None:
+        authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+    expires_on = data.expires_on
+    if expires_on is None and data.acquired_on and kind["shelf_life_months"]:
+        expires_on = _add_months(data.acquired_on, kind["shelf_life_months"])
+    async with write_transaction():
+        if await Item.exists().where(Item.asset_tag == data.asset_tag):
+            raise Conflict(f"The asset tag {data.asset_tag} is already on another item.", code="duplicate_asset_tag")
+        await Item.insert(Item(
+            asset_tag=data.asset_tag, type=kind["id"], serial_number=data.serial_number, team=owner.team, depot=owner.depot,
+            owner_path=owner.path, storage_location=data.storage_location, acquired_on=data.acquired_on, cost=data.cost,
+            funding=data.funding.value, expires_on=expires_on, notes=data.notes, created_at=_now(),
+        ))
+        await accounts.record_audit(principal, "equipment.item.register", "item", data.asset_tag, owner.path, data.model_dump(mode="json"))
+    return await get_item(None, data.asset_tag)
+
+
+async def get_item(principal: Principal | None, asset_tag: str) -> ItemOut:
+    row = await Item.select(*_ITEM_COLUMNS).where(Item.asset_tag == asset_tag).first()
+    if row is None:
+        raise NotFound(f"No item with asset tag {asset_tag}.")
+    if principal is not None:
+        authorize(principal, "equipment.view", row["owner_path"], hide=True)
+    return (await _item_outs([row]))[0]
+
+
+async def list_items(
+    principal: Principal,
+    page: PageParams,
+    *,
+    team: str | None = None,
+    depot: str | None = None,
+    under_code: str | None = None,
+    type_code: str | None = None,
+    status: ItemStatus | None = None,
+    q: str | None = None,
+) -> tuple[list[ItemOut], int]:
+    scopes = scopes_for(principal, "equipment.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    conditions = [within(Item.owner_path, scopes)]
+    if team or depot:
+        conditions.append(_owner_filter(Item, await _owner(OwnerIn(team_code=team, depot_code=depot if not team else None))))
+    if under_code:
+        conditions.append(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
+    if type_code:
+        conditions.append(Item.type == (await _type(type_code))["id"])
+    if status:
+        conditions.append(Item.status == status.value)
+    if q:
+        conditions.append(contains(Item.asset_tag, q) | contains(Item.serial_number, q) | contains(Item.type.name_zh, q))
+    select = Item.select(*_ITEM_COLUMNS).order_by(Item.asset_tag).limit(page.limit).offset(page.offset)
+    count = Item.count()
+    for condition in filter(None, conditions):
+        select, count = select.where(condition), count.where(condition)
+    return await _item_outs(await select), await count
+
+
+# --- stock ---------------------------------------------------------------------------------
+
+
+async def _stock_id(type_id: int, owner: Owner) -> int:
+    """The balance row of a type at an owner, created at zero the first time (race-safe)."""
+    await Stock.insert(Stock(type=type_id, team=owner.team, depot=owner.depot, owner_path=owner.path, quantity=0)).on_conflict(
+        action="DO NOTHING"
+    )
+    row = await Stock.select(Stock.id).where((Stock.type == type_id) & _owner_filter(Stock, owner)).first()
+    return row["id"]
+
+
+async def _apply(stock_id: int, delta: int, kind: MovementKind, principal: Principal | None, reference: str, note: str,
+                 counterpart: int | None = None) -> int:
+    """Change one balance and write its ledger row; refuses to go below zero. Call inside a write transaction."""
+    change = Stock.update({Stock.quantity: Stock.quantity + delta}).where(Stock.id == stock_id)
+    if delta < 0:
+        change = change.where(Stock.quantity >= -delta)
+    rows = await change.returning(Stock.quantity)
+    if not rows:
+        have = (await Stock.select(Stock.quantity).where(Stock.id == stock_id).first())["quantity"]
+        raise Conflict(f"Not enough in stock: {have} on hand, {-delta} asked for.", code="insufficient_stock")
+    balance = rows[0]["quantity"]
+    await Movement.insert(Movement(
+        stock=stock_id, kind=kind.value, quantity=delta, balance_after=balance, reference=reference, counterpart=counterpart,
+        note=note, by_user=principal.user_id if principal else None, at=_now(),
+    ))
+    return balance
+
+
+async def move_stock(principal: Principal | None, data: MovementIn) -> BalanceOut:
+    kind = await _type(data.type_code, Tracking.stock)
+    owner = await _owner(data)
+    if principal is not None:
+        authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+    delta = -data.quantity if data.kind in OUTGOING else data.quantity
+    async with write_transaction():
+        stock_id = await _stock_id(kind["id"], owner)
+        balance = await _apply(stock_id, delta, data.kind, principal, data.reference, data.note)
+        await accounts.record_audit(principal, f"equipment.stock.{data.kind.value}", "stock", str(stock_id), owner.path,
+                                    {**data.model_dump(mode="json"), "balance_after": balance})
+    return BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=owner.out, quantity=balance)
+
+
+async def transfer_stock(principal: Principal | None, data: TransferIn) -> list[BalanceOut]:
+    """Move stock from one owner to another: both ledger rows in one transaction, or neither."""
+    kind = await _type(data.type_code, Tracking.stock)
+    source, destination = await _owner(data.source), await _owner(data.destination)
+    if source.path == destination.path:
+        raise field_error("destination", "the destination is the source")
+    if principal is not None:
+        authorize(principal, "equipment.manage", source.path, hide=not can(principal, "equipment.view", source.path))
+    async with write_transaction():
+        source_id = await _stock_id(kind["id"], source)
+        destination_id = await _stock_id(kind["id"], destination)
+        out_balance = await _apply(source_id, -data.quantity, MovementKind.transfer_out, principal, data.reference, data.note, destination_id)
+        in_balance = await _apply(destination_id, data.quantity, MovementKind.transfer_in, principal, data.reference, data.note, source_id)
+        await accounts.record_audit(principal, "equipment.stock.transfer", "stock", str(source_id), source.path,
+                                    {**data.model_dump(mode="json"), "to_stock": destination_id})
+    return [
+        BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=source.out, quantity=out_balance),
+        BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=destination.out, quantity=in_balance),
+    ]
+
+
+async def balances(principal: Principal, owner_in: OwnerIn) -> list[BalanceOut]:
+    owner = await _owner(owner_in)
+    authorize(principal, "equipment.view", owner.path, hide=True)
+    rows = await Stock.select(
+        Stock.quantity, Stock.type.code.as_alias("type_code"), Stock.type.name_zh.as_alias("type_name_zh"),
+        Stock.type.unit_zh.as_alias("unit_zh"),
+    ).where(_owner_filter(Stock, owner)).order_by(Stock.type.id)
+    return [BalanceOut(**row, owner=owner.out) for row in rows]
+
+
+async def ledger(principal: Principal, owner_in: OwnerIn, type_code: str | None = None, limit: int = 200) -> list[MovementOut]:
+    owner = await _owner(owner_in)
+    authorize(principal, "equipment.view", owner.path, hide=True)
+    query = Movement.select(
+        Movement.all_columns(), Movement.stock.type.code.as_alias("type_code"),
+    ).where((Movement.stock.team == owner.team) if owner.team is not None else (Movement.stock.depot == owner.depot))
+    if type_code:
+        query = query.where(Movement.stock.type.code == type_code)
+    rows = await query.order_by(Movement.id, ascending=False).limit(limit)
+    return [MovementOut(**{k: row[k] for k in ("id", "type_code", "kind", "quantity", "balance_after", "reference", "note", "at")},
+                        owner=owner.out) for row in rows]

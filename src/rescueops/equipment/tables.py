@@ -1,0 +1,94 @@
+from enum import Enum
+
+from piccolo.columns import JSONB, Date, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.table import Table
+
+from rescueops.orgs.tables import OrgUnit
+from rescueops.teams.tables import Team
+
+
+class Tracking(str, Enum):
+    item = "item"  # each piece has an asset tag (boats, generators, AEDs)
+    stock = "stock"  # counted in a unit (life jackets by the piece, water purification tablets by the box)
+
+
+class ItemStatus(str, Enum):
+    in_service = "in_service"
+    checked_out = "checked_out"
+    in_maintenance = "in_maintenance"
+    lent = "lent"
+    lost = "lost"
+    scrapped = "scrapped"
+
+
+class FundingSource(str, Enum):
+    fiscal = "fiscal"  # 财政
+    donation = "donation"  # 捐赠
+    project = "project"  # 项目
+
+
+class MovementKind(str, Enum):
+    receive = "receive"
+    issue = "issue"
+    transfer_out = "transfer_out"
+    transfer_in = "transfer_in"
+    adjust = "adjust"
+    consume = "consume"
+    write_off = "write_off"
+
+
+class EquipmentType(Table, tablename="equipment_type"):
+    code = Varchar(length=48, unique=True)
+    name_zh = Varchar(length=100)
+    name_en = Varchar(length=200)
+    tracking = Varchar(length=8, choices=Tracking)
+    unit_zh = Varchar(length=16, default="件")  # 件, 台, 套, 箱, 米…
+    categories = JSONB(default="[]")  # team category codes it serves
+    inspection_months = SmallInt(null=True, default=None)
+    shelf_life_months = SmallInt(null=True, default=None)
+    checklist = JSONB(default="[]")  # inspection points for this type
+
+
+class Item(Table, tablename="equipment_item"):
+    """An individually tracked piece, owned by a team or by a depot (exactly one of the two)."""
+
+    asset_tag = Varchar(length=40, unique=True)
+    type = ForeignKey(EquipmentType, on_delete=OnDelete.restrict)
+    serial_number = Varchar(length=80, default="")
+    team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    # The owner's path: scoping items is the same range scan as scoping teams and org units.
+    owner_path = Varchar(length=512, index=True)
+    storage_location = Varchar(length=200, default="")
+    status = Varchar(length=16, choices=ItemStatus, default=ItemStatus.in_service)
+    acquired_on = Date(null=True, default=None)
+    cost = Numeric(digits=(12, 2), null=True, default=None)
+    funding = Varchar(length=12, choices=FundingSource, default=FundingSource.fiscal)
+    expires_on = Date(null=True, default=None)
+    notes = Text(default="")
+    created_at = Timestamptz()
+
+
+class Stock(Table, tablename="equipment_stock"):
+    """The balance of one stock-tracked type at one owner; changed only together with a movement row."""
+
+    type = ForeignKey(EquipmentType, on_delete=OnDelete.restrict)
+    team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    owner_path = Varchar(length=512, index=True)
+    quantity = Integer(default=0)
+
+
+class Movement(Table, tablename="equipment_movement"):
+    """Append-only ledger: every change of a stock balance, with who, why and the balance after."""
+
+    stock = ForeignKey(Stock, on_delete=OnDelete.restrict)
+    kind = Varchar(length=16, choices=MovementKind)
+    quantity = Integer()  # signed: positive in, negative out
+    balance_after = Integer()
+    reference = Varchar(length=100, default="")  # transfer id, drill, deployment, delivery note…
+    counterpart = ForeignKey(Stock, null=True, default=None, on_delete=OnDelete.restrict)  # the other side of a transfer
+    note = Text(default="")
+    by_user = Integer(null=True, default=None)
+    at = Timestamptz(index=True)
