@@ -11,6 +11,9 @@ from rescueops.db.pagination import Page, PageParams
 from rescueops.equipment import service
 from rescueops.equipment.schemas import (
     BalanceOut,
+    CheckinIn,
+    CheckoutIn,
+    CheckoutOut,
     ItemIn,
     ItemOut,
     MovementIn,
@@ -53,6 +56,24 @@ class EquipmentController(Controller):
     @get("/items/{asset_tag:str}", summary="One item by its asset tag")
     async def get_item(self, request: Request, asset_tag: FromPath[str]) -> ItemOut:
         return await service.get_item(request.user, asset_tag)
+
+    @post("/items/{asset_tag:str}/check-out", summary="Hand an item out: to a member, a drill, a deployment, or lend it to a team",
+          guards=[requires("equipment.manage")])
+    async def check_out(self, request: Request, asset_tag: FromPath[str], data: JSONBody[CheckoutIn]) -> CheckoutOut:
+        return await service.check_out(request.user, asset_tag, data)
+
+    @post("/items/{asset_tag:str}/check-in", summary="Take an item back (damaged ones go to maintenance)",
+          guards=[requires("equipment.manage")], status_code=200)
+    async def check_in(self, request: Request, asset_tag: FromPath[str], data: JSONBody[CheckinIn]) -> CheckoutOut:
+        return await service.check_in(request.user, asset_tag, data)
+
+    @get("/items/{asset_tag:str}/history", summary="Every check-out of an item, newest first")
+    async def history(self, request: Request, asset_tag: FromPath[str]) -> list[CheckoutOut]:
+        return await service.item_history(request.user, asset_tag)
+
+    @get("/overdue", summary="Items out past their due-back date")
+    async def overdue(self, request: Request, under: FromQuery[str | None] = None) -> list[CheckoutOut]:
+        return await service.overdue(request.user, under)
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

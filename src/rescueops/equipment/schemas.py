@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rescueops.equipment.tables import FundingSource, ItemStatus, MovementKind, Tracking
+from rescueops.equipment.tables import CheckoutKind, FundingSource, ItemStatus, MovementKind, ReturnCondition, Tracking
 
 ASSET_TAG = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 
@@ -76,6 +76,58 @@ class ItemOut(BaseModel):
     expires_on: date | None
     expired: bool
     notes: str
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CheckoutKind
+    person_id: int | None = Field(default=None, description="For kind member: the member who takes it")
+    borrower_team_code: str | None = Field(default=None, description="For kind loan: the team it is lent to")
+    reference: str = Field(default="", max_length=100, description="For drill/deployment: which one")
+    due_back: date | None = None
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _who(self) -> CheckoutIn:
+        if self.kind is CheckoutKind.member and self.person_id is None:
+            raise ValueError("person_id: say which member takes the item")
+        if self.kind is CheckoutKind.loan and not self.borrower_team_code:
+            raise ValueError("borrower_team_code: say which team borrows the item")
+        if self.kind in (CheckoutKind.drill, CheckoutKind.deployment) and not self.reference.strip():
+            raise ValueError("reference: say which drill or deployment")
+        if self.due_back and self.due_back < date.today():
+            raise ValueError("due_back: cannot be in the past")
+        return self
+
+
+class CheckinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    condition: ReturnCondition = ReturnCondition.ok
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _explain(self) -> CheckinIn:
+        if self.condition is not ReturnCondition.ok and len(self.note.strip()) < 2:
+            raise ValueError("note: say what happened to the item")
+        return self
+
+
+class CheckoutOut(BaseModel):
+    id: int
+    asset_tag: str
+    type_name_zh: str
+    kind: CheckoutKind
+    person_name: str
+    borrower_team_code: str | None
+    reference: str
+    out_at: datetime
+    due_back: date | None
+    overdue: bool
+    returned_at: datetime | None
+    condition: ReturnCondition | None
+    note: str
 
 
 class MovementIn(OwnerIn):

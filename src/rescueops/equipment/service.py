@@ -24,6 +24,9 @@ from rescueops.db.paths import under, within
 from rescueops.db.search import contains
 from rescueops.equipment.schemas import (
     BalanceOut,
+    CheckinIn,
+    CheckoutIn,
+    CheckoutOut,
     ItemIn,
     ItemOut,
     MovementIn,
@@ -33,8 +36,20 @@ from rescueops.equipment.schemas import (
     TransferIn,
     TypeOut,
 )
-from rescueops.equipment.tables import EquipmentType, Item, ItemStatus, Movement, MovementKind, Stock, Tracking
-from rescueops.errors import Conflict, NotFound, PermissionDenied, field_error
+from rescueops.equipment.tables import (
+    Checkout,
+    CheckoutKind,
+    EquipmentType,
+    Item,
+    ItemStatus,
+    Movement,
+    MovementKind,
+    ReturnCondition,
+    Stock,
+    Tracking,
+)
+from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
+from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind, OrgUnit
 from rescueops.teams import service as teams
@@ -305,3 +320,98 @@ async def ledger(principal: Principal, owner_in: OwnerIn, type_code: str | None 
     rows = await query.order_by(Movement.id, ascending=False).limit(limit)
     return [MovementOut(**{k: row[k] for k in ("id", "type_code", "kind", "quantity", "balance_after", "reference", "note", "at")},
                         owner=owner.out) for row in rows]
+
+
+# --- check-out and check-in ----------------------------------------------------------------
+
+_CHECKOUT_COLUMNS = (
+    Checkout.all_columns(exclude=[Checkout.borrower]),
+    Checkout.item.asset_tag.as_alias("asset_tag"),
+    Checkout.item.type.name_zh.as_alias("type_name_zh"),
+    Checkout.borrower.code.as_alias("borrower_team_code"),
+)
+
+
+def _checkout_out(row: dict[str, Any]) -> CheckoutOut:
+    overdue = row["returned_at"] is None and row["due_back"] is not None and row["due_back"] < date.today()
+    return CheckoutOut(**{k: row[k] for k in CheckoutOut.model_fields if k != "overdue"}, overdue=overdue)
+
+
+async def _item_row(principal: Principal | None, asset_tag: str, action: str) -> dict[str, Any]:
+    row = await Item.select(Item.id, Item.status, Item.owner_path, Item.expires_on, Item.team).where(Item.asset_tag == asset_tag).first()
+    if row is None:
+        raise NotFound(f"No item with asset tag {asset_tag}.")
+    if principal is not None:
+        authorize(principal, action, row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+    return row
+
+
+async def check_out(principal: Principal, asset_tag: str, data: CheckoutIn) -> CheckoutOut:
+    item = await _item_row(principal, asset_tag, "equipment.manage")
+    if item["expires_on"] and item["expires_on"] < date.today():
+        raise InvalidInput(f"{asset_tag} expired on {item['expires_on']}; it cannot go out.", code="item_expired")
+    person_name, borrower = "", None
+    if data.kind is CheckoutKind.member:
+        person_name, _team_path = await members.person_summary(data.person_id)
+        if _team_path is None:
+            raise field_error("person_id", f"{person_name} is not on a team roster")
+    if data.kind is CheckoutKind.loan:
+        borrower_row = await teams.team_row(data.borrower_team_code)
+        if borrower_row["id"] == item["team"]:
+            raise field_error("borrower_team_code", "the item already belongs to that team")
+        borrower = borrower_row["id"]
+    new_status = ItemStatus.lent if data.kind is CheckoutKind.loan else ItemStatus.checked_out
+    async with write_transaction():
+        # Only an item in its store can go out: of two scans at once, one wins.
+        won = await Item.update({Item.status: new_status.value}).where(
+            (Item.id == item["id"]) & (Item.status == ItemStatus.in_service.value)
+        ).returning(Item.id)
+        if not won:
+            raise Conflict(f"{asset_tag} is not available: it is {item['status'].replace('_', ' ')}.", code="item_unavailable")
+        rows = await Checkout.insert(Checkout(
+            item=item["id"], kind=data.kind.value, person=data.person_id, person_name=person_name, borrower=borrower,
+            reference=data.reference, out_at=_now(), due_back=data.due_back, out_by=principal.user_id, note=data.note,
+        )).returning(Checkout.id)
+        await accounts.record_audit(principal, "equipment.item.check_out", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
+    return _checkout_out(await Checkout.select(*_CHECKOUT_COLUMNS).where(Checkout.id == rows[0]["id"]).first())
+
+
+async def check_in(principal: Principal, asset_tag: str, data: CheckinIn) -> CheckoutOut:
+    item = await _item_row(principal, asset_tag, "equipment.manage")
+    open_row = await Checkout.select(Checkout.id).where((Checkout.item == item["id"]) & Checkout.returned_at.is_null()).first()
+    if open_row is None:
+        raise Conflict(f"{asset_tag} is not checked out.", code="not_checked_out")
+    new_status = {ReturnCondition.ok: ItemStatus.in_service, ReturnCondition.damaged: ItemStatus.in_maintenance,
+                  ReturnCondition.lost: ItemStatus.lost}[data.condition]
+    async with write_transaction():
+        won = await Checkout.update({
+            Checkout.returned_at: _now(), Checkout.returned_by: principal.user_id, Checkout.condition: data.condition.value,
+            Checkout.note: data.note,
+        }).where((Checkout.id == open_row["id"]) & Checkout.returned_at.is_null()).returning(Checkout.id)
+        if not won:
+            raise Conflict(f"{asset_tag} was checked in a moment ago.", code="not_checked_out")
+        await Item.update({Item.status: new_status.value}).where(Item.id == item["id"])
+        await accounts.record_audit(principal, "equipment.item.check_in", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
+    return _checkout_out(await Checkout.select(*_CHECKOUT_COLUMNS).where(Checkout.id == open_row["id"]).first())
+
+
+async def item_history(principal: Principal, asset_tag: str) -> list[CheckoutOut]:
+    item = await _item_row(principal, asset_tag, "equipment.view")
+    rows = await Checkout.select(*_CHECKOUT_COLUMNS).where(Checkout.item == item["id"]).order_by(Checkout.id, ascending=False)
+    return [_checkout_out(row) for row in rows]
+
+
+async def overdue(principal: Principal, under_code: str | None = None) -> list[CheckoutOut]:
+    """Items out past their due-back date, within the caller's scopes."""
+    scopes = scopes_for(principal, "equipment.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    query = Checkout.select(*_CHECKOUT_COLUMNS).where(
+        Checkout.returned_at.is_null() & (Checkout.due_back < date.today())
+    ).order_by(Checkout.due_back)
+    visible = within(Checkout.item.owner_path, scopes)
+    if visible is not None:
+        query = query.where(visible)
+    if under_code:
+        query = query.where(under(Checkout.item.owner_path, (await orgs.get_unit(under_code)).path))
+    return [_checkout_out(row) for row in await query]

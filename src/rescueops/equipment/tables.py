@@ -70,6 +70,37 @@ class Item(Table, tablename="equipment_item"):
     created_at = Timestamptz()
 
 
+class CheckoutKind(str, Enum):
+    member = "member"  # handed to a team member
+    drill = "drill"  # taken to a drill
+    deployment = "deployment"  # taken on a deployment
+    loan = "loan"  # lent to another team
+
+
+class ReturnCondition(str, Enum):
+    ok = "ok"
+    damaged = "damaged"  # goes to maintenance
+    lost = "lost"
+
+
+class Checkout(Table, tablename="equipment_checkout"):
+    """An item out of its store: to whom or what, until when, and how it came back. Open while returned_at is null."""
+
+    item = ForeignKey(Item, on_delete=OnDelete.cascade)
+    kind = Varchar(length=12, choices=CheckoutKind)
+    person = Integer(null=True, default=None)  # members person id (kind member)
+    person_name = Varchar(length=50, default="")
+    borrower = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)  # kind loan
+    reference = Varchar(length=100, default="")  # drill or deployment reference
+    out_at = Timestamptz()
+    due_back = Date(null=True, default=None, index=True)
+    out_by = Integer(null=True, default=None)
+    returned_at = Timestamptz(null=True, default=None)
+    returned_by = Integer(null=True, default=None)
+    condition = Varchar(length=10, choices=ReturnCondition, null=True, default=None)
+    note = Text(default="")
+
+
 class Stock(Table, tablename="equipment_stock"):
     """The balance of one stock-tracked type at one owner; changed only together with a movement row."""
 

@@ -918,6 +918,13 @@ async def link_account(principal: Principal, person_id: int, username: str | Non
     return await _member_out(principal, person, membership, unmask=False)
 
 
+async def person_summary(person_id: int) -> tuple[str, str | None]:
+    """A person's name and the path of their current team (None when on no roster)."""
+    person, membership = await _person_scope(person_id)
+    open_membership = membership if membership and membership["left_on"] is None else None
+    return person["name"], open_membership["team_path"] if open_membership else None
+
+
 async def person_of_user(user_id: int) -> int | None:
     row = await Person.select(Person.id).where(Person.user == user_id).first()
     return row["id"] if row else None
