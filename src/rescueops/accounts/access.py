@@ -18,7 +18,7 @@ _EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view"}
 # Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
 _ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage"}
 # Supervising teams: registering them, their status, and deciding leadership filings.
-_SUPERVISION = {"teams.manage", "filings.decide"}
+_SUPERVISION = {"teams.manage", "filings.decide", "equipment.scrap"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(

@@ -14,11 +14,18 @@ from rescueops.equipment.schemas import (
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    DueOut,
+    InspectionIn,
+    InspectionOut,
     ItemIn,
     ItemOut,
     MovementIn,
     MovementOut,
     OwnerIn,
+    RepairIn,
+    ScrapDecisionIn,
+    ScrapIn,
+    ScrapOut,
     TransferIn,
     TypeOut,
 )
@@ -74,6 +81,28 @@ class EquipmentController(Controller):
     @get("/overdue", summary="Items out past their due-back date")
     async def overdue(self, request: Request, under: FromQuery[str | None] = None) -> list[CheckoutOut]:
         return await service.overdue(request.user, under)
+
+    @post("/items/{asset_tag:str}/inspections", summary="Record an inspection against the type's checklist",
+          guards=[requires("equipment.manage")])
+    async def inspect(self, request: Request, asset_tag: FromPath[str], data: JSONBody[InspectionIn]) -> InspectionOut:
+        return await service.record_inspection(request.user, asset_tag, data)
+
+    @post("/items/{asset_tag:str}/repairs", summary="Record a repair (open until finished_on is set)", guards=[requires("equipment.manage")])
+    async def repair(self, request: Request, asset_tag: FromPath[str], data: JSONBody[RepairIn]) -> ItemOut:
+        return await service.record_repair(request.user, asset_tag, data)
+
+    @post("/items/{asset_tag:str}/scrap", summary="Ask the supervising branch to approve scrapping (报废)", guards=[requires("equipment.manage")])
+    async def request_scrap(self, request: Request, asset_tag: FromPath[str], data: JSONBody[ScrapIn]) -> ScrapOut:
+        return await service.request_scrap(request.user, asset_tag, data)
+
+    @post("/scrap-requests/{request_id:int}/decision", summary="Approve or reject scrapping", guards=[requires("equipment.scrap")],
+          status_code=200)
+    async def decide_scrap(self, request: Request, request_id: FromPath[int], data: JSONBody[ScrapDecisionIn]) -> ScrapOut:
+        return await service.decide_scrap(request.user, request_id, data)
+
+    @get("/due", summary="Items due for inspection within 30 days, or overdue")
+    async def due(self, request: Request, under: FromQuery[str | None] = None) -> list[DueOut]:
+        return await service.due_inspections(request.user, under_code=under)
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

@@ -130,6 +130,77 @@ class CheckoutOut(BaseModel):
     note: str
 
 
+class InspectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inspected_on: date = Field(default_factory=date.today)
+    results: dict[str, bool] = Field(description="Every point of the type's checklist: passed or not")
+    note: str = Field(default="", max_length=1000)
+
+    @model_validator(mode="after")
+    def _not_future(self) -> InspectionIn:
+        if self.inspected_on > date.today():
+            raise ValueError("inspected_on: cannot be in the future")
+        return self
+
+
+class InspectionOut(BaseModel):
+    id: int
+    asset_tag: str
+    inspected_on: date
+    results: list[dict]
+    passed: bool
+    next_due: date | None
+    note: str
+
+
+class RepairIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=2, max_length=1000)
+    started_on: date = Field(default_factory=date.today)
+    finished_on: date | None = None
+    cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _order(self) -> RepairIn:
+        if self.finished_on and self.finished_on < self.started_on:
+            raise ValueError("finished_on: cannot be before the repair started")
+        return self
+
+
+class DueOut(BaseModel):
+    asset_tag: str
+    type_name_zh: str
+    owner: OwnerOut
+    status: ItemStatus
+    next_due: date
+    overdue: bool
+
+
+class ScrapIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class ScrapDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    reason: str = Field(default="", max_length=1000)
+
+
+class ScrapOut(BaseModel):
+    id: int
+    asset_tag: str
+    reason: str
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None
+    decision_reason: str
+
+
 class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -27,12 +27,19 @@ from rescueops.equipment.schemas import (
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    DueOut,
+    InspectionIn,
+    InspectionOut,
     ItemIn,
     ItemOut,
     MovementIn,
     MovementOut,
     OwnerIn,
     OwnerOut,
+    RepairIn,
+    ScrapDecisionIn,
+    ScrapIn,
+    ScrapOut,
     TransferIn,
     TypeOut,
 )
@@ -40,11 +47,15 @@ from rescueops.equipment.tables import (
     Checkout,
     CheckoutKind,
     EquipmentType,
+    Inspection,
     Item,
     ItemStatus,
     Movement,
     MovementKind,
+    Repair,
     ReturnCondition,
+    ScrapRequest,
+    ScrapStatus,
     Stock,
     Tracking,
 )
@@ -415,3 +426,124 @@ async def overdue(principal: Principal, under_code: str | None = None) -> list[C
     if under_code:
         query = query.where(under(Checkout.item.owner_path, (await orgs.get_unit(under_code)).path))
     return [_checkout_out(row) for row in await query]
+
+
+# --- inspection, repair and scrapping ------------------------------------------------------
+
+DUE_SOON_DAYS = 30
+_GONE = (ItemStatus.scrapped.value, ItemStatus.lost.value)
+
+
+async def _live_item(principal: Principal, asset_tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An item still in the inventory (not scrapped or lost), with its type."""
+    item = await _item_row(principal, asset_tag, "equipment.manage")
+    if item["status"] in _GONE:
+        raise InvalidInput(f"{asset_tag} is {item['status']}: it is no longer inspected, repaired or scrapped.", code="item_gone")
+    kind = await EquipmentType.select().where(EquipmentType.id == (await Item.select(Item.type).where(Item.id == item["id"]).first())["type"]).first()
+    return item, kind
+
+
+async def record_inspection(principal: Principal, asset_tag: str, data: InspectionIn) -> InspectionOut:
+    item, kind = await _live_item(principal, asset_tag)
+    checklist = _json(kind["checklist"])
+    missing = [p for p in checklist if p not in data.results]
+    unknown = [p for p in data.results if p not in checklist]
+    if missing or unknown or not data.results:
+        parts = ([f"missing points: {', '.join(missing)}"] if missing else []) + ([f"not on the checklist: {', '.join(unknown)}"] if unknown else [])
+        raise field_error("results", "; ".join(parts) or "give the result of every checklist point")
+    passed = all(data.results.values())
+    next_due = _add_months(data.inspected_on, kind["inspection_months"]) if kind["inspection_months"] else None
+    async with write_transaction():
+        rows = await Inspection.insert(Inspection(
+            item=item["id"], inspected_on=data.inspected_on, passed=passed, next_due=next_due, note=data.note,
+            results=json.dumps([{"point": p, "passed": data.results[p]} for p in checklist], ensure_ascii=False),
+            by_user=principal.user_id, at=_now(),
+        )).returning(Inspection.id)
+        if not passed and item["status"] == ItemStatus.in_service.value:
+            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(Item.id == item["id"])
+        await accounts.record_audit(principal, "equipment.item.inspect", "item", asset_tag, item["owner_path"],
+                                    {**data.model_dump(mode="json"), "passed": passed})
+    return InspectionOut(id=rows[0]["id"], asset_tag=asset_tag, inspected_on=data.inspected_on, passed=passed, next_due=next_due,
+                         note=data.note, results=[{"point": p, "passed": data.results[p]} for p in checklist])
+
+
+async def record_repair(principal: Principal, asset_tag: str, data: RepairIn) -> ItemOut:
+    item, _ = await _live_item(principal, asset_tag)
+    async with write_transaction():
+        await Repair.insert(Repair(item=item["id"], by_user=principal.user_id, at=_now(), **data.model_dump()))
+        if data.finished_on and item["status"] == ItemStatus.in_maintenance.value:
+            await Item.update({Item.status: ItemStatus.in_service.value}).where(Item.id == item["id"])
+        elif not data.finished_on and item["status"] == ItemStatus.in_service.value:
+            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(Item.id == item["id"])
+        await accounts.record_audit(principal, "equipment.item.repair", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
+    return await get_item(None, asset_tag)
+
+
+async def due_inspections(principal: Principal, *, under_code: str | None = None, on: date | None = None) -> list[DueOut]:
+    """Items whose next inspection is due within 30 days or overdue; never-inspected items are due now."""
+    on = on or date.today()
+    scopes = scopes_for(principal, "equipment.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    query = Item.select(*_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"), Item.type.inspection_months.as_alias("interval")).where(
+        Item.status.not_in(list(_GONE)) & Item.type.inspection_months.is_not_null()
+    )
+    visible = within(Item.owner_path, scopes)
+    if visible is not None:
+        query = query.where(visible)
+    if under_code:
+        query = query.where(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
+    items = await query
+    latest: dict[int, date] = {}
+    for row in await Inspection.select(Inspection.item, Inspection.next_due).where(
+        Inspection.item.is_in([i["id"] for i in items] or [-1])
+    ).order_by(Inspection.inspected_on):
+        latest[row["item"]] = row["next_due"]
+    due = []
+    for row in items:
+        next_due = latest.get(row["id"]) or on
+        if next_due <= on + timedelta(days=DUE_SOON_DAYS):
+            due.append(DueOut(asset_tag=row["asset_tag"], type_name_zh=row["type_name_zh"], owner=_owner_out(row), status=row["status"],
+                              next_due=next_due, overdue=next_due < on))
+    return sorted(due, key=lambda d: (d.next_due, d.asset_tag))
+
+
+async def request_scrap(principal: Principal, asset_tag: str, data: ScrapIn) -> ScrapOut:
+    item, _ = await _live_item(principal, asset_tag)
+    async with write_transaction():
+        if await ScrapRequest.exists().where((ScrapRequest.item == item["id"]) & (ScrapRequest.status == ScrapStatus.pending.value)):
+            raise Conflict(f"Scrapping {asset_tag} is already waiting for approval.", code="scrap_pending")
+        rows = await ScrapRequest.insert(ScrapRequest(item=item["id"], reason=data.reason, requested_by=principal.user_id,
+                                                      requested_at=_now())).returning(ScrapRequest.id)
+        await accounts.record_audit(principal, "equipment.item.scrap_request", "item", asset_tag, item["owner_path"], {"reason": data.reason})
+    return await _scrap_out(rows[0]["id"])
+
+
+async def _scrap_out(request_id: int) -> ScrapOut:
+    row = await ScrapRequest.select(ScrapRequest.all_columns(), ScrapRequest.item.asset_tag.as_alias("asset_tag")).where(
+        ScrapRequest.id == request_id).first()
+    return ScrapOut(**{k: row[k] for k in ScrapOut.model_fields})
+
+
+async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisionIn) -> ScrapOut:
+    row = await ScrapRequest.select(ScrapRequest.all_columns(), ScrapRequest.item.owner_path.as_alias("owner_path"),
+                                    ScrapRequest.item.asset_tag.as_alias("asset_tag")).where(ScrapRequest.id == request_id).first()
+    if row is None:
+        raise NotFound(f"No scrapping request #{request_id}.")
+    authorize(principal, "equipment.scrap", row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+    if row["requested_by"] == principal.user_id:
+        raise PermissionDenied("You asked for this yourself; the supervising branch decides it.", code="own_request")
+    if not data.approve and len(data.reason.strip()) < 2:
+        raise field_error("reason", "say why the item is kept")
+    status = ScrapStatus.approved if data.approve else ScrapStatus.rejected
+    async with write_transaction():
+        won = await ScrapRequest.update({ScrapRequest.status: status.value, ScrapRequest.decided_by: principal.user_id,
+                                         ScrapRequest.decided_at: _now(), ScrapRequest.decision_reason: data.reason}).where(
+            (ScrapRequest.id == request_id) & (ScrapRequest.status == ScrapStatus.pending.value)).returning(ScrapRequest.id)
+        if not won:
+            raise Conflict("This request was already decided.", code="already_decided")
+        if data.approve:
+            await Item.update({Item.status: ItemStatus.scrapped.value}).where(Item.id == row["item"])
+        await accounts.record_audit(principal, f"equipment.item.scrap_{status.value}", "item", row["asset_tag"], row["owner_path"],
+                                    {"reason": data.reason})
+    return await _scrap_out(request_id)

@@ -1,6 +1,6 @@
 from enum import Enum
 
-from piccolo.columns import JSONB, Date, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, Date, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -99,6 +99,48 @@ class Checkout(Table, tablename="equipment_checkout"):
     returned_by = Integer(null=True, default=None)
     condition = Varchar(length=10, choices=ReturnCondition, null=True, default=None)
     note = Text(default="")
+
+
+class Inspection(Table, tablename="equipment_inspection"):
+    """A check of an item against its type's checklist; the next one falls due after the type's interval."""
+
+    item = ForeignKey(Item, on_delete=OnDelete.cascade)
+    inspected_on = Date(index=True)
+    results = JSONB()  # [{"point": "船体气密", "passed": true}, …]
+    passed = Boolean()
+    next_due = Date(null=True, default=None)
+    note = Text(default="")
+    by_user = Integer(null=True, default=None)
+    at = Timestamptz()
+
+
+class Repair(Table, tablename="equipment_repair"):
+    item = ForeignKey(Item, on_delete=OnDelete.cascade)
+    description = Text()
+    started_on = Date()
+    finished_on = Date(null=True, default=None)
+    cost = Numeric(digits=(12, 2), null=True, default=None)
+    by_user = Integer(null=True, default=None)
+    at = Timestamptz()
+
+
+class ScrapStatus(str, Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class ScrapRequest(Table, tablename="equipment_scrap"):
+    """Scrapping (报废) needs the owner's supervising branch to approve."""
+
+    item = ForeignKey(Item, on_delete=OnDelete.cascade)
+    reason = Text()
+    status = Varchar(length=10, choices=ScrapStatus, default=ScrapStatus.pending)
+    requested_by = Integer()
+    requested_at = Timestamptz()
+    decided_by = Integer(null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    decision_reason = Text(default="")
 
 
 class Stock(Table, tablename="equipment_stock"):
