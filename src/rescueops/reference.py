@@ -1,5 +1,5 @@
 """All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types,
-equipment types."""
+equipment types and kit templates."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ async def load_all() -> list[str]:
     categories = await teams.load_categories()
     certificate_types = await members.load_certificate_types()
     equipment_types = await equipment.load_types()
+    kit_templates = await equipment.load_kit_templates()
     return [
         f"organisation {report.version}: {report.units_added} units added, {report.units_updated} updated, "
         f"{report.hubs_added} hubs added, {report.coverage_added} coverage entries added, {report.zones_added} zones added",
         f"team categories: {categories} added",
         f"certificate types: {certificate_types} added",
         f"equipment types: {equipment_types} added",
+        f"kit templates: {kit_templates} added",
     ]

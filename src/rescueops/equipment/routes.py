@@ -19,9 +19,12 @@ from rescueops.equipment.schemas import (
     InspectionOut,
     ItemIn,
     ItemOut,
+    KitIn,
+    KitOut,
     MovementIn,
     MovementOut,
     OwnerIn,
+    PackIn,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -103,6 +106,26 @@ class EquipmentController(Controller):
     @get("/due", summary="Items due for inspection within 30 days, or overdue")
     async def due(self, request: Request, under: FromQuery[str | None] = None) -> list[DueOut]:
         return await service.due_inspections(request.user, under_code=under)
+
+    @post("/kits", summary="Register a kit (a container item with a packing template)", guards=[requires("equipment.manage")])
+    async def register_kit(self, request: Request, data: JSONBody[KitIn]) -> KitOut:
+        return await service.register_kit(request.user, data)
+
+    @get("/kits/{asset_tag:str}", summary="A kit and its readiness")
+    async def kit(self, request: Request, asset_tag: FromPath[str]) -> KitOut:
+        return await service.get_kit(request.user, asset_tag)
+
+    @post("/kits/{asset_tag:str}/pack", summary="Put items in a kit", guards=[requires("equipment.manage")], status_code=200)
+    async def pack(self, request: Request, asset_tag: FromPath[str], data: JSONBody[PackIn]) -> KitOut:
+        return await service.pack(request.user, asset_tag, data)
+
+    @post("/kits/{asset_tag:str}/unpack", summary="Take items out of a kit", guards=[requires("equipment.manage")], status_code=200)
+    async def unpack(self, request: Request, asset_tag: FromPath[str], data: JSONBody[PackIn]) -> KitOut:
+        return await service.pack(request.user, asset_tag, data, unpack=True)
+
+    @get("/teams/{code:str}/kits", summary="A team's kits with their readiness")
+    async def team_kits(self, request: Request, code: FromPath[str]) -> list[KitOut]:
+        return await service.team_kits(request.user, code)
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

@@ -201,6 +201,36 @@ class ScrapOut(BaseModel):
     decision_reason: str
 
 
+class KitIn(OwnerIn):
+    asset_tag: str = Field(pattern=ASSET_TAG)
+    template_code: str
+    storage_location: str = Field(default="", max_length=200)
+
+
+class PackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset_tags: list[str] = Field(min_length=1, max_length=200)
+
+
+class KitLine(BaseModel):
+    type_code: str
+    type_name_zh: str
+    needed: int
+    ready: int
+    problems: list[str] = Field(description="Why packed items of this type do not count: checked out, expired, in maintenance…")
+
+
+class KitOut(BaseModel):
+    asset_tag: str
+    template_code: str
+    name_zh: str
+    owner: OwnerOut
+    ready: bool
+    lines: list[KitLine]
+    contents: list[str]
+
+
 class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")

@@ -32,10 +32,14 @@ from rescueops.equipment.schemas import (
     InspectionOut,
     ItemIn,
     ItemOut,
+    KitIn,
+    KitLine,
+    KitOut,
     MovementIn,
     MovementOut,
     OwnerIn,
     OwnerOut,
+    PackIn,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -50,6 +54,7 @@ from rescueops.equipment.tables import (
     Inspection,
     Item,
     ItemStatus,
+    KitTemplate,
     Movement,
     MovementKind,
     Repair,
@@ -547,3 +552,97 @@ async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisio
         await accounts.record_audit(principal, f"equipment.item.scrap_{status.value}", "item", row["asset_tag"], row["owner_path"],
                                     {"reason": data.reason})
     return await _scrap_out(request_id)
+
+
+# --- kits ----------------------------------------------------------------------------------
+
+
+async def load_kit_templates() -> int:
+    text = resources.files("rescueops.equipment").joinpath("reference/kit_templates.yaml").read_text("utf-8")
+    entries = yaml.safe_load(text)["kit_templates"]
+    item_types = {row["code"] for row in await EquipmentType.select(EquipmentType.code).where(EquipmentType.tracking == Tracking.item.value)}
+    existing = {row["code"] for row in await KitTemplate.select(KitTemplate.code)}
+    async with write_transaction():
+        for entry in entries:
+            unknown = [line["type"] for line in entry["lines"] if line["type"] not in item_types]
+            if unknown:
+                raise InvalidInput(f"kit template {entry['code']}: not item-tracked types: {', '.join(unknown)}")
+            values = {"category": entry["category"], "name_zh": entry["name_zh"], "name_en": entry["name_en"],
+                      "lines": json.dumps(entry["lines"])}
+            if entry["code"] in existing:
+                await KitTemplate.update(values).where(KitTemplate.code == entry["code"])
+            else:
+                await KitTemplate.insert(KitTemplate(code=entry["code"], **values))
+    return len([e for e in entries if e["code"] not in existing])
+
+
+async def register_kit(principal: Principal, data: KitIn) -> KitOut:
+    template = await KitTemplate.select().where(KitTemplate.code == data.template_code).first()
+    if template is None:
+        raise field_error("template_code", f"unknown kit template '{data.template_code}'")
+    await register_item(principal, ItemIn(asset_tag=data.asset_tag, type_code="kit", team_code=data.team_code, depot_code=data.depot_code,
+                                          storage_location=data.storage_location))
+    await Item.update({Item.kit_template: template["id"]}).where(Item.asset_tag == data.asset_tag)
+    return await get_kit(principal, data.asset_tag)
+
+
+async def _kit_row(principal: Principal, asset_tag: str, action: str) -> dict[str, Any]:
+    row = await Item.select(Item.id, Item.owner_path, Item.kit_template, Item.team, Item.depot).where(Item.asset_tag == asset_tag).first()
+    if row is None or row["kit_template"] is None:
+        raise NotFound(f"No kit with asset tag {asset_tag}.")
+    authorize(principal, action, row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+    return row
+
+
+async def pack(principal: Principal, asset_tag: str, data: PackIn, *, unpack: bool = False) -> KitOut:
+    """Put items in a kit (or take them out); items must belong to the kit's owner."""
+    kit = await _kit_row(principal, asset_tag, "equipment.manage")
+    rows = await Item.select(Item.id, Item.asset_tag, Item.team, Item.depot, Item.kit_template, Item.container).where(
+        Item.asset_tag.is_in(data.asset_tags))
+    found = {row["asset_tag"]: row for row in rows}
+    problems = [f"{tag}: no such item" for tag in data.asset_tags if tag not in found]
+    for tag, row in found.items():
+        if (row["team"], row["depot"]) != (kit["team"], kit["depot"]):
+            problems.append(f"{tag}: belongs to another owner")
+        elif row["kit_template"] is not None:
+            problems.append(f"{tag}: is itself a kit")
+        elif unpack and row["container"] != kit["id"]:
+            problems.append(f"{tag}: is not in this kit")
+    if problems:
+        raise field_error("asset_tags", "; ".join(problems))
+    async with write_transaction():
+        await Item.update({Item.container: None if unpack else kit["id"]}).where(Item.asset_tag.is_in(data.asset_tags))
+        await accounts.record_audit(principal, "equipment.kit.unpack" if unpack else "equipment.kit.pack", "item", asset_tag,
+                                    kit["owner_path"], {"items": data.asset_tags})
+    return await get_kit(principal, asset_tag)
+
+
+async def get_kit(principal: Principal, asset_tag: str, on: date | None = None) -> KitOut:
+    """A kit and whether it is ready: every template line has enough packed items in service and not expired."""
+    on = on or date.today()
+    kit = await _kit_row(principal, asset_tag, "equipment.view")
+    template = await KitTemplate.select().where(KitTemplate.id == kit["kit_template"]).first()
+    contents = await Item.select(Item.asset_tag, Item.status, Item.expires_on, Item.type.code.as_alias("type_code"),
+                                 Item.type.name_zh.as_alias("type_name_zh")).where(Item.container == kit["id"]).order_by(Item.asset_tag)
+    names = {t.code: t.name_zh for t in await list_types()}
+    lines = []
+    for line in _json(template["lines"]):
+        packed = [c for c in contents if c["type_code"] == line["type"]]
+        ready = [c for c in packed if c["status"] == ItemStatus.in_service.value and not (c["expires_on"] and c["expires_on"] < on)]
+        problems = [f"{c['asset_tag']}: {'expired' if c['expires_on'] and c['expires_on'] < on else c['status']}"
+                    for c in packed if c not in ready]
+        if len(packed) < line["quantity"]:
+            problems.append(f"{line['quantity'] - len(packed)} missing")
+        lines.append(KitLine(type_code=line["type"], type_name_zh=names.get(line["type"], line["type"]), needed=line["quantity"],
+                             ready=len(ready), problems=problems))
+    owner_row = await Item.select(*_owner_columns(Item)).where(Item.id == kit["id"]).first()
+    return KitOut(asset_tag=asset_tag, template_code=template["code"], name_zh=template["name_zh"], owner=_owner_out(owner_row),
+                  ready=all(line.ready >= line.needed for line in lines), lines=lines, contents=[c["asset_tag"] for c in contents])
+
+
+async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
+    team = await teams.team_row(team_code)
+    authorize(principal, "equipment.view", team["path"], hide=True)
+    rows = await Item.select(Item.asset_tag).where((Item.team == team["id"]) & Item.kit_template.is_not_null()
+                                                   & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
+    return [await get_kit(principal, row["asset_tag"]) for row in rows]

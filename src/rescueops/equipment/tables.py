@@ -50,6 +50,16 @@ class EquipmentType(Table, tablename="equipment_type"):
     checklist = JSONB(default="[]")  # inspection points for this type
 
 
+class KitTemplate(Table, tablename="equipment_kit_template"):
+    """What a ready kit of one category holds: [{"type": code, "quantity": n}, …] of item-tracked types."""
+
+    code = Varchar(length=48, unique=True)
+    category = Varchar(length=32)
+    name_zh = Varchar(length=100)
+    name_en = Varchar(length=200)
+    lines = JSONB(default="[]")
+
+
 class Item(Table, tablename="equipment_item"):
     """An individually tracked piece, owned by a team or by a depot (exactly one of the two)."""
 
@@ -68,6 +78,9 @@ class Item(Table, tablename="equipment_item"):
     expires_on = Date(null=True, default=None)
     notes = Text(default="")
     created_at = Timestamptz()
+    # A kit is an item of type "kit" with a template; the items packed in it point to it.
+    kit_template = ForeignKey(KitTemplate, null=True, default=None, on_delete=OnDelete.restrict)
+    container = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
 
 
 class CheckoutKind(str, Enum):
