@@ -6,7 +6,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /app rescueops && mkdir -p var && chown rescueops var
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-zenhei && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir . && useradd --system --home /app rescueops && mkdir -p var && chown rescueops var
 USER rescueops
 EXPOSE 8000
 CMD ["rescueops", "serve", "--host", "0.0.0.0", "--port", "8000"]

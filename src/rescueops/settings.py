@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     login_ip_failures_per_window: int = 30
+    # A TrueType font with Chinese glyphs for PDFs (label sheets); Debian's fonts-wqy-zenhei by default.
+    cjk_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
     session_hours: int = 12
     # Argon2id cost (argon2-cffi defaults); lower only where hashing speed matters more, e.g. tests.
     argon2_time_cost: int = 3

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's Chromium through chromedriver; install them when missing.
+# What the tests need from Debian: Chromium and chromedriver for the browser tests, and a TrueType
+# CJK font (WenQuanYi Zen Hei) for the label sheet PDFs. Installed when missing.
 set -euo pipefail
-if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-  echo "chromium and chromium-driver are missing; install them (apt-get install chromium chromium-driver)" >&2
+  echo "missing: chromium, chromium-driver or fonts-wqy-zenhei; install them (apt-get install chromium chromium-driver fonts-wqy-zenhei)" >&2
   exit 1
 fi
-echo "installing chromium and chromium-driver for the browser tests…"
+echo "installing chromium, chromium-driver and fonts-wqy-zenhei for the tests…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
+apt-get install -y -qq chromium chromium-driver fonts-noto-cjk fonts-wqy-zenhei >/dev/null

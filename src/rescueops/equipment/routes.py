@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from rescueops.accounts.auth import requires, signed_in
 from rescueops.db.pagination import Page, PageParams
-from rescueops.equipment import service
+from rescueops.equipment import labels, service
 from rescueops.equipment.schemas import (
     BalanceOut,
     CheckinIn,
@@ -21,6 +21,7 @@ from rescueops.equipment.schemas import (
     ItemOut,
     KitIn,
     KitOut,
+    LabelsIn,
     MovementIn,
     MovementOut,
     OwnerIn,
@@ -126,6 +127,19 @@ class EquipmentController(Controller):
     @get("/teams/{code:str}/kits", summary="A team's kits with their readiness")
     async def team_kits(self, request: Request, code: FromPath[str]) -> list[KitOut]:
         return await service.team_kits(request.user, code)
+
+    @post("/labels", summary="A4 sheet of QR labels (PDF or SVG) for the chosen items", status_code=200)
+    async def label_sheet(self, request: Request, data: JSONBody[LabelsIn]) -> Response:
+        chosen = await service.labels_for(request.user, data.asset_tags)
+        if data.format == "svg":
+            return Response(labels.sheet_svg(chosen), media_type="image/svg+xml")
+        return Response(labels.sheet_pdf(chosen), media_type="application/pdf",
+                        headers={"Content-Disposition": "attachment; filename=labels.pdf"})
+
+    @get("/items/{asset_tag:str}/label.png", summary="An item's QR code (PNG)", media_type="image/png")
+    async def label_png(self, request: Request, asset_tag: FromPath[str]) -> Response:
+        await service.get_item(request.user, asset_tag)
+        return Response(labels.label_png(labels.scan_url(asset_tag)), media_type="image/png")
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

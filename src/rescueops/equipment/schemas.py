@@ -231,6 +231,13 @@ class KitOut(BaseModel):
     contents: list[str]
 
 
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    asset_tags: list[str] = Field(description="Items and kits to label, in print order (at most 500)")
+    format: str = Field(default="pdf", pattern="^(pdf|svg)$")
+
+
 class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")

@@ -22,6 +22,7 @@ from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
 from rescueops.db.search import contains
+from rescueops.equipment import labels
 from rescueops.equipment.schemas import (
     BalanceOut,
     CheckinIn,
@@ -646,3 +647,19 @@ async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
     rows = await Item.select(Item.asset_tag).where((Item.team == team["id"]) & Item.kit_template.is_not_null()
                                                    & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
     return [await get_kit(principal, row["asset_tag"]) for row in rows]
+
+
+# --- labels --------------------------------------------------------------------------------
+
+
+async def labels_for(principal: Principal, asset_tags: list[str]) -> list[labels.Label]:
+    """The labels of the chosen items (and kits), in the order asked; every one must be visible to the caller."""
+    labels.check_count(len(asset_tags))
+    rows = await Item.select(Item.asset_tag, Item.owner_path, Item.type.name_zh.as_alias("type_name_zh"), *_owner_columns(Item)).where(
+        Item.asset_tag.is_in(list(dict.fromkeys(asset_tags))))
+    found = {row["asset_tag"]: row for row in rows if can(principal, "equipment.view", row["owner_path"])}
+    missing = [tag for tag in asset_tags if tag not in found]
+    if missing:
+        raise field_error("asset_tags", f"no such item (or not yours to see): {', '.join(missing[:20])}")
+    return [labels.Label(asset_tag=tag, name_zh=found[tag]["type_name_zh"], owner_zh=_owner_out(found[tag]).name_zh,
+                         url=labels.scan_url(tag)) for tag in asset_tags]
