@@ -24,6 +24,7 @@ from rescueops.accounts.routes import AuditController, AuthController, ServiceAc
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
+from rescueops.equipment.pages import EquipmentPages
 from rescueops.equipment.routes import EquipmentController
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             OrgPages,
             TeamPages,
             MemberPages,
+            EquipmentPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},

@@ -663,3 +663,10 @@ async def labels_for(principal: Principal, asset_tags: list[str]) -> list[labels
         raise field_error("asset_tags", f"no such item (or not yours to see): {', '.join(missing[:20])}")
     return [labels.Label(asset_tag=tag, name_zh=found[tag]["type_name_zh"], owner_zh=_owner_out(found[tag]).name_zh,
                          url=labels.scan_url(tag)) for tag in asset_tags]
+
+
+async def inspections_of(principal: Principal, asset_tag: str) -> list[InspectionOut]:
+    item = await _item_row(principal, asset_tag, "equipment.view")
+    rows = await Inspection.select().where(Inspection.item == item["id"]).order_by(Inspection.inspected_on, ascending=False)
+    return [InspectionOut(id=r["id"], asset_tag=asset_tag, inspected_on=r["inspected_on"], results=_json(r["results"]), passed=r["passed"],
+                          next_due=r["next_due"], note=r["note"]) for r in rows]

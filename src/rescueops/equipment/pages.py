@@ -1,0 +1,144 @@
+"""Equipment pages: the inventory with label printing, an item's page (what a scan opens) with quick actions, due lists, stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+
+from rescueops.accounts.access import can
+from rescueops.accounts.auth import signed_in
+from rescueops.db.pagination import PageParams
+from rescueops.equipment import labels, service
+from rescueops.equipment.schemas import CheckinIn, CheckoutIn, InspectionIn, OwnerIn, RepairIn
+from rescueops.equipment.tables import ItemStatus
+from rescueops.errors import DomainError
+from rescueops.members import service as members
+from rescueops.web.i18n import gettext as _
+from rescueops.web.i18n import pick
+from rescueops.web.pages import page, problem
+
+
+def status_labels() -> dict[str, str]:
+    return {
+        ItemStatus.in_service: _("in service"), ItemStatus.checked_out: _("checked out"), ItemStatus.in_maintenance: _("in maintenance"),
+        ItemStatus.lent: _("lent"), ItemStatus.lost: _("lost"), ItemStatus.scrapped: _("scrapped"),
+    }
+
+
+@dataclass
+class CheckoutForm:
+    kind: str = "member"
+    person_id: str = ""
+    reference: str = ""
+    due_back: str = ""
+
+
+@dataclass
+class CheckinForm:
+    condition: str = "ok"
+    note: str = ""
+
+
+@dataclass
+class InspectForm:
+    passed: list[str] = field(default_factory=list)  # the checklist points ticked as passed
+    note: str = ""
+
+
+@dataclass
+class FaultForm:
+    description: str = ""
+
+
+@dataclass
+class LabelForm:
+    asset_tags: list[str] = field(default_factory=list)
+    format: str = "pdf"
+
+
+async def item_page(request: Request, asset_tag: str, *, error: str | None = None, status_code: int = 200) -> Template:
+    item = await service.get_item(request.user, asset_tag)
+    row = await service._item_row(request.user, asset_tag, "equipment.view")
+    roster = await members.roster(request.user, item.owner.code) if item.owner.kind == "team" else None
+    return page(
+        request, "equipment/item.html", status_code=status_code, nav="equipment", item=item, error=error,
+        history=await service.item_history(request.user, asset_tag), inspections=await service.inspections_of(request.user, asset_tag),
+        people=[m for m in roster.members if m.status.value in ("active", "probation")] if roster else [],
+        can_manage=can(request.user, "equipment.manage", row["owner_path"]), status_labels=status_labels(), pick=pick,
+        today=date.today().isoformat(),
+    )
+
+
+async def _act(request: Request, asset_tag: str, action) -> Template | Redirect:
+    try:
+        await action()
+    except (DomainError, ValidationError) as error:
+        message, status = problem(error)
+        return await item_page(request, asset_tag, error=message, status_code=status)
+    return Redirect(f"/equipment/items/{asset_tag}")
+
+
+class EquipmentPages(Controller):
+    include_in_schema = False
+    guards = [signed_in]
+
+    @get("/equipment")
+    async def inventory(
+        self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+    ) -> Template:
+        items, total = await service.list_items(
+            request.user, PageParams(limit=200), team=team or None, depot=(depot or None) if not team else None,
+            status=ItemStatus(status) if status in ItemStatus.__members__ else None, q=q or None,
+        )
+        kits = await service.team_kits(request.user, team) if team else []
+        stock = await service.balances(request.user, OwnerIn(team_code=team or None, depot_code=None if team else depot)) if (team or depot) else []
+        return page(request, "equipment/inventory.html", nav="equipment", items=items, total=total, kits=kits, stock=stock,
+                    filters={"team": team or "", "depot": depot or "", "status": status or "", "q": q or ""},
+                    status_labels=status_labels(), pick=pick)
+
+    @post("/equipment/labels", status_code=200)
+    async def print_labels(self, request: Request, data: URLEncodedBody[LabelForm]) -> Response:
+        chosen = await service.labels_for(request.user, data.asset_tags)
+        if data.format == "svg":
+            return Response(labels.sheet_svg(chosen), media_type="image/svg+xml")
+        return Response(labels.sheet_pdf(chosen), media_type="application/pdf", headers={"Content-Disposition": "inline; filename=labels.pdf"})
+
+    @get("/s/{asset_tag:str}")
+    async def scanned(self, asset_tag: FromPath[str]) -> Redirect:
+        """What a label's QR code opens: the item's page (after logging in, for an authorised user)."""
+        return Redirect(f"/equipment/items/{asset_tag}")
+
+    @get("/equipment/items/{asset_tag:str}")
+    async def item(self, request: Request, asset_tag: FromPath[str]) -> Template:
+        return await item_page(request, asset_tag)
+
+    @post("/equipment/items/{asset_tag:str}/check-out")
+    async def check_out(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[CheckoutForm]) -> Template | Redirect:
+        return await _act(request, asset_tag, lambda: service.check_out(request.user, asset_tag, CheckoutIn(
+            kind=data.kind, person_id=int(data.person_id) if data.person_id.isdigit() else None,
+            reference=data.reference, due_back=data.due_back or None)))
+
+    @post("/equipment/items/{asset_tag:str}/check-in")
+    async def check_in(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[CheckinForm]) -> Template | Redirect:
+        return await _act(request, asset_tag, lambda: service.check_in(request.user, asset_tag, CheckinIn(condition=data.condition, note=data.note)))
+
+    @post("/equipment/items/{asset_tag:str}/inspect")
+    async def inspect(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[InspectForm]) -> Template | Redirect:
+        item = await service.get_item(request.user, asset_tag)
+        results = {point: point in (data.passed or []) for point in item.type.checklist}
+        return await _act(request, asset_tag, lambda: service.record_inspection(request.user, asset_tag, InspectionIn(results=results, note=data.note)))
+
+    @post("/equipment/items/{asset_tag:str}/fault")
+    async def fault(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[FaultForm]) -> Template | Redirect:
+        return await _act(request, asset_tag, lambda: service.record_repair(request.user, asset_tag, RepairIn(description=data.description)))
+
+    @get("/equipment/due")
+    async def due(self, request: Request) -> Template:
+        return page(request, "equipment/due.html", nav="equipment", due=await service.due_inspections(request.user),
+                    overdue=await service.overdue(request.user), status_labels=status_labels(), pick=pick)
