@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import person
+
 PASSWORD = "e2e password 2026"
 
 
@@ -37,12 +39,17 @@ def _api(base: str, method: str, path: str, body: dict, token: str | None = None
 
 
 def _setup_team(base: str) -> None:
-    """A new team, registered through the API by an administrator: no members, no leadership yet."""
+    """A new team, registered through the API by an administrator (no members, no leadership yet),
+    and a second team with one member and two radios, for the equipment pages."""
     token = _api(base, "POST", "/api/v1/auth/token", {"username": "e2e-admin", "password": PASSWORD})["access_token"]
-    _api(base, "POST", "/api/v1/teams", {
-        "code": "CF-E2E-01", "unit_code": "150426", "name_zh": "翁牛特旗山地搜救队", "primary_category": "mountain",
-        "registration_kind": "civil_affairs", "registration_number": "52150426MJY000001X",
-    }, token)
+    for code, name in (("CF-E2E-01", "翁牛特旗山地搜救队"), ("CF-E2E-02", "翁牛特旗通讯保障队")):
+        _api(base, "POST", "/api/v1/teams", {
+            "code": code, "unit_code": "150426", "name_zh": name, "primary_category": "mountain",
+            "registration_kind": "civil_affairs", "registration_number": f"52150426MJY0000{code[-1]}X",
+        }, token)
+    _api(base, "POST", "/api/v1/teams/CF-E2E-02/members", {"person": person(name="乌力吉"), "status": "active"}, token)
+    for tag in ("E2E-RADIO-1", "E2E-RADIO-2"):
+        _api(base, "POST", "/api/v1/equipment/items", {"team_code": "CF-E2E-02", "asset_tag": tag, "type_code": "radio"}, token)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +84,8 @@ def server():
     _setup_team(base)
     _run(env, "users", "create", "bater", "--name", "巴特尔", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
     _run(env, "users", "grant", "bater", "captain", "--team", "CF-E2E-01")
+    _run(env, "users", "create", "cangku", "--name", "刘保管", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
+    _run(env, "users", "grant", "cangku", "logistics", "--unit", "150426")
     yield base
     process.terminate()
     process.wait(timeout=10)
