@@ -24,8 +24,8 @@ from rescueops.accounts.routes import AuditController, AuthController, ServiceAc
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
-from rescueops.equipment.pages import EquipmentPages
-from rescueops.equipment.routes import EquipmentController
+from rescueops.equipment.pages import EquipmentPages, PublicAedPages
+from rescueops.equipment.routes import AedController, EquipmentController, public_aeds
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
@@ -100,11 +100,14 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             MemberController,
             HoursController,
             EquipmentController,
+            AedController,
+            public_aeds,
             AccountPages,
             OrgPages,
             TeamPages,
             MemberPages,
             EquipmentPages,
+            PublicAedPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},

@@ -142,3 +142,15 @@ class EquipmentPages(Controller):
     async def due(self, request: Request) -> Template:
         return page(request, "equipment/due.html", nav="equipment", due=await service.due_inspections(request.user),
                     overdue=await service.overdue(request.user), status_labels=status_labels(), pick=pick)
+
+
+class PublicAedPages(Controller):
+    """No login: anyone can find a working AED near them. No names or phone numbers are shown."""
+
+    include_in_schema = False
+
+    @get("/public/aeds")
+    async def nearby(self, request: Request, lat: FromQuery[float | None] = None, lon: FromQuery[float | None] = None,
+                     radius_km: FromQuery[float] = 5.0) -> Template:
+        aeds = await service.nearby_aeds(lat, lon, radius_km) if lat is not None and lon is not None else []
+        return page(request, "equipment/public_aeds.html", aeds=aeds, lat=lat, lon=lon, radius_km=radius_km)

@@ -10,6 +10,9 @@ from rescueops.accounts.auth import requires, signed_in
 from rescueops.db.pagination import Page, PageParams
 from rescueops.equipment import labels, service
 from rescueops.equipment.schemas import (
+    AedCheckIn,
+    AedIn,
+    AedOut,
     BalanceOut,
     CheckinIn,
     CheckoutIn,
@@ -26,6 +29,7 @@ from rescueops.equipment.schemas import (
     MovementOut,
     OwnerIn,
     PackIn,
+    PublicAed,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -158,3 +162,28 @@ class EquipmentController(Controller):
     @post("/stock/transfers", summary="Move stock from one owner to another", guards=[requires("equipment.manage")])
     async def transfer(self, request: Request, data: JSONBody[TransferIn]) -> list[BalanceOut]:
         return await service.transfer_stock(request.user, data)
+
+
+class AedController(Controller):
+    path = "/api/v1/aeds"
+    tags = ["equipment"]
+    guards = [signed_in]
+
+    @get("/", summary="Registered AEDs within the caller's scopes, with usability")
+    async def list_aeds(self, request: Request, under: FromQuery[str | None] = None, problems: FromQuery[bool] = False) -> list[AedOut]:
+        return await service.list_aeds(request.user, under_code=under, problems_only=problems)
+
+    @post("/", summary="Register a public AED", guards=[requires("equipment.manage")])
+    async def register(self, request: Request, data: JSONBody[AedIn]) -> AedOut:
+        return await service.register_aed(request.user, data)
+
+    @post("/{code:str}/checks", summary="Record a check (and replaced pads or battery)", guards=[requires("equipment.manage")])
+    async def check(self, request: Request, code: FromPath[str], data: JSONBody[AedCheckIn]) -> AedOut:
+        return await service.record_aed_check(request.user, code, data)
+
+
+@get("/api/v1/public/aeds", tags=["public"], summary="AEDs near a point, for anyone (no personal data)")
+async def public_aeds(
+    lat: FromQuery[float], lon: FromQuery[float], radius_km: Annotated[float, QueryParameter(ge=0.1, le=50)] = 5.0
+) -> list[PublicAed]:
+    return await service.nearby_aeds(lat, lon, radius_km)

@@ -238,6 +238,74 @@ class LabelsIn(BaseModel):
     format: str = Field(default="pdf", pattern="^(pdf|svg)$")
 
 
+class AedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(pattern=ASSET_TAG)
+    unit_code: str = Field(description="The league or banner/county it is registered under")
+    place_name: str = Field(min_length=2, max_length=100)
+    address: str = Field(min_length=2, max_length=200)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    responsible_org: str = Field(min_length=2, max_length=100)
+    contact_name: str = Field(default="", max_length=50)
+    contact_phone: str = ""
+    opening_hours: str = Field(default="全天", max_length=100)
+    model: str = Field(default="", max_length=100)
+    pads_expire_on: date | None = None
+    battery_expires_on: date | None = None
+    check_interval_days: int = Field(default=30, ge=1, le=365)
+
+
+class AedCheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    checked_on: date = Field(default_factory=date.today)
+    working: bool = Field(description="Self-test passed and the device is in place")
+    pads_expire_on: date | None = Field(default=None, description="New pads' expiry, when replaced")
+    battery_expires_on: date | None = Field(default=None, description="New battery's expiry, when replaced")
+    note: str = Field(default="", max_length=500)
+
+    @model_validator(mode="after")
+    def _not_future(self) -> AedCheckIn:
+        if self.checked_on > date.today():
+            raise ValueError("checked_on: cannot be in the future")
+        return self
+
+
+class AedOut(BaseModel):
+    code: str
+    unit_code: str
+    place_name: str
+    address: str
+    lat: float
+    lon: float
+    responsible_org: str
+    contact_name: str
+    contact_phone: str
+    opening_hours: str
+    model: str
+    pads_expire_on: date | None
+    battery_expires_on: date | None
+    last_checked_on: date | None
+    check_due_on: date | None
+    usable: bool
+    problems: list[str]
+
+
+class PublicAed(BaseModel):
+    """What anyone may see: no names, no phone numbers."""
+
+    place_name: str
+    address: str
+    lat: float
+    lon: float
+    opening_hours: str
+    responsible_org: str
+    distance_km: float
+    usable: bool
+
+
 class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")

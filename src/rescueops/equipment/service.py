@@ -9,6 +9,7 @@ PostgreSQL (row lock) alike; the ledger row is written in the same transaction.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -24,6 +25,9 @@ from rescueops.db.paths import under, within
 from rescueops.db.search import contains
 from rescueops.equipment import labels
 from rescueops.equipment.schemas import (
+    AedCheckIn,
+    AedIn,
+    AedOut,
     BalanceOut,
     CheckinIn,
     CheckoutIn,
@@ -41,6 +45,7 @@ from rescueops.equipment.schemas import (
     OwnerIn,
     OwnerOut,
     PackIn,
+    PublicAed,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -49,6 +54,7 @@ from rescueops.equipment.schemas import (
     TypeOut,
 )
 from rescueops.equipment.tables import (
+    Aed,
     Checkout,
     CheckoutKind,
     EquipmentType,
@@ -67,6 +73,7 @@ from rescueops.equipment.tables import (
 )
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.members import service as members
+from rescueops.members.identity import valid_phone
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind, OrgUnit
 from rescueops.teams import service as teams
@@ -670,3 +677,103 @@ async def inspections_of(principal: Principal, asset_tag: str) -> list[Inspectio
     rows = await Inspection.select().where(Inspection.item == item["id"]).order_by(Inspection.inspected_on, ascending=False)
     return [InspectionOut(id=r["id"], asset_tag=asset_tag, inspected_on=r["inspected_on"], results=_json(r["results"]), passed=r["passed"],
                           next_due=r["next_due"], note=r["note"]) for r in rows]
+
+
+# --- public AEDs (能用管用) ------------------------------------------------------------------
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def _aed_problems(row: dict[str, Any], on: date) -> tuple[date | None, list[str]]:
+    due = row["last_checked_on"] + timedelta(days=row["check_interval_days"]) if row["last_checked_on"] else None
+    problems = []
+    if not row["in_service"]:
+        problems.append("out of service")
+    if row["pads_expire_on"] is None or row["pads_expire_on"] < on:
+        problems.append("pads expired or unknown")
+    if row["battery_expires_on"] is None or row["battery_expires_on"] < on:
+        problems.append("battery expired or unknown")
+    if due is None or due < on:
+        problems.append("check overdue")
+    return due, problems
+
+
+def _aed_out(row: dict[str, Any], on: date) -> AedOut:
+    due, problems = _aed_problems(row, on)
+    return AedOut(**{k: row[k] for k in AedOut.model_fields if k in row}, check_due_on=due, usable=not problems, problems=problems)
+
+
+_AED_COLUMNS = (Aed.all_columns(), Aed.unit.code.as_alias("unit_code"))
+
+
+async def register_aed(principal: Principal, data: AedIn) -> AedOut:
+    unit = await orgs.get_unit(data.unit_code)
+    if unit.kind not in (OrgKind.league, OrgKind.county):
+        raise field_error("unit_code", "an AED is registered under a league/city or a banner/county")
+    authorize(principal, "equipment.manage", unit.path)
+    phone = valid_phone(data.contact_phone) if data.contact_phone else ""
+    unit_id = (await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == unit.code).first())["id"]
+    async with write_transaction():
+        if await Aed.exists().where(Aed.code == data.code):
+            raise Conflict(f"An AED with code {data.code} is already registered.", code="duplicate_code")
+        await Aed.insert(Aed(**{**data.model_dump(exclude={"unit_code", "contact_phone"}), "contact_phone": phone},
+                             unit=unit_id, unit_path=unit.path, created_at=_now()))
+        await accounts.record_audit(principal, "equipment.aed.register", "aed", data.code, unit.path, data.model_dump(mode="json"))
+    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == data.code).first(), date.today())
+
+
+async def record_aed_check(principal: Principal, code: str, data: AedCheckIn) -> AedOut:
+    row = await Aed.select(Aed.id, Aed.unit_path).where(Aed.code == code).first()
+    if row is None:
+        raise NotFound(f"No AED {code}.")
+    authorize(principal, "equipment.manage", row["unit_path"], hide=not can(principal, "equipment.view", row["unit_path"]))
+    values: dict[Any, Any] = {Aed.last_checked_on: data.checked_on, Aed.in_service: data.working}
+    if data.pads_expire_on:
+        values[Aed.pads_expire_on] = data.pads_expire_on
+    if data.battery_expires_on:
+        values[Aed.battery_expires_on] = data.battery_expires_on
+    async with write_transaction():
+        await Aed.update(values).where(Aed.id == row["id"])
+        await accounts.record_audit(principal, "equipment.aed.check", "aed", code, row["unit_path"], data.model_dump(mode="json"))
+    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == code).first(), date.today())
+
+
+async def list_aeds(principal: Principal, *, under_code: str | None = None, problems_only: bool = False) -> list[AedOut]:
+    scopes = scopes_for(principal, "equipment.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    query = Aed.select(*_AED_COLUMNS).order_by(Aed.code)
+    visible = within(Aed.unit_path, scopes)
+    if visible is not None:
+        query = query.where(visible)
+    if under_code:
+        query = query.where(under(Aed.unit_path, (await orgs.get_unit(under_code)).path))
+    today = date.today()
+    aeds = [_aed_out(row, today) for row in await query]
+    return [a for a in aeds if a.problems] if problems_only else aeds
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int = 20) -> list[PublicAed]:
+    """Public: AEDs within ``radius_km`` of a point, nearest first, without personal data."""
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("lat/lon: not a position on Earth.", code="bad_position")
+    radius_km = min(max(radius_km, 0.1), 50.0)
+    dlat = radius_km / 111.0
+    dlon = radius_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+    rows = await Aed.select().where((Aed.lat >= lat - dlat) & (Aed.lat <= lat + dlat) & (Aed.lon >= lon - dlon) & (Aed.lon <= lon + dlon))
+    today = date.today()
+    found = []
+    for row in rows:
+        distance = _distance_km(lat, lon, row["lat"], row["lon"])
+        if distance <= radius_km:
+            found.append(PublicAed(place_name=row["place_name"], address=row["address"], lat=row["lat"], lon=row["lon"],
+                                   opening_hours=row["opening_hours"], responsible_org=row["responsible_org"],
+                                   distance_km=round(distance, 2), usable=not _aed_problems(row, today)[1]))
+    return sorted(found, key=lambda a: a.distance_km)[:limit]

@@ -1,6 +1,18 @@
 from enum import Enum
 
-from piccolo.columns import JSONB, Boolean, Date, ForeignKey, Integer, Numeric, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -154,6 +166,29 @@ class ScrapRequest(Table, tablename="equipment_scrap"):
     decided_by = Integer(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
     decision_reason = Text(default="")
+
+
+class Aed(Table, tablename="equipment_aed"):
+    """A public AED (能用管用): where it is, who answers for it, and whether it is usable."""
+
+    code = Varchar(length=40, unique=True)
+    unit = ForeignKey(OrgUnit, on_delete=OnDelete.restrict)  # the banner/county or league it is registered under
+    unit_path = Varchar(length=512, index=True)
+    place_name = Varchar(length=100)  # 乌丹镇中心广场, 赤峰站候车室…
+    address = Varchar(length=200)
+    lat = DoublePrecision(index=True)
+    lon = DoublePrecision(index=True)
+    responsible_org = Varchar(length=100)
+    contact_name = Varchar(length=50, default="")
+    contact_phone = Varchar(length=20, default="")  # not shown on the public page
+    opening_hours = Varchar(length=100, default="全天")
+    model = Varchar(length=100, default="")
+    pads_expire_on = Date(null=True, default=None)
+    battery_expires_on = Date(null=True, default=None)
+    last_checked_on = Date(null=True, default=None)
+    check_interval_days = SmallInt(default=30)
+    in_service = Boolean(default=True)
+    created_at = Timestamptz()
 
 
 class Stock(Table, tablename="equipment_stock"):
