@@ -26,7 +26,7 @@ from rescueops.web.pages import page, problem
 def status_labels() -> dict[str, str]:
     return {
         ItemStatus.in_service: _("in service"), ItemStatus.checked_out: _("checked out"), ItemStatus.in_maintenance: _("in maintenance"),
-        ItemStatus.lent: _("lent"), ItemStatus.lost: _("lost"), ItemStatus.scrapped: _("scrapped"),
+        ItemStatus.lent: _("lent"), ItemStatus.lost: _("lost"), ItemStatus.scrapped: _("scrapped"), ItemStatus.in_transit: _("in transit"),
     }
 
 

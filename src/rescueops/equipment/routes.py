@@ -35,9 +35,12 @@ from rescueops.equipment.schemas import (
     ScrapIn,
     ScrapOut,
     TransferIn,
+    TransferRequestIn,
+    TransferRequestOut,
+    TransferStepIn,
     TypeOut,
 )
-from rescueops.equipment.tables import ItemStatus
+from rescueops.equipment.tables import ItemStatus, TransferStatus
 
 
 class EquipmentController(Controller):
@@ -144,6 +147,19 @@ class EquipmentController(Controller):
     async def label_png(self, request: Request, asset_tag: FromPath[str]) -> Response:
         await service.get_item(request.user, asset_tag)
         return Response(labels.label_png(labels.scan_url(asset_tag)), media_type="image/png")
+
+    @get("/transfer-requests", summary="Transfer requests the caller's scopes send or receive")
+    async def transfers(self, request: Request, status: FromQuery[TransferStatus | None] = None) -> list[TransferRequestOut]:
+        return await service.list_transfers(request.user, status)
+
+    @post("/transfer-requests", summary="Ask another owner (usually a depot) for materials", guards=[requires("equipment.manage")])
+    async def request_transfer(self, request: Request, data: JSONBody[TransferRequestIn]) -> TransferRequestOut:
+        return await service.request_transfer(request.user, data)
+
+    @post("/transfer-requests/{transfer_id:int}/steps", summary="approve / reject / dispatch (source) or receive (destination)",
+          guards=[requires("equipment.manage")], status_code=200)
+    async def step(self, request: Request, transfer_id: FromPath[int], data: JSONBody[TransferStepIn]) -> TransferRequestOut:
+        return await service.advance_transfer(request.user, transfer_id, data)
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

@@ -306,6 +306,45 @@ class PublicAed(BaseModel):
     usable: bool
 
 
+class StockLine(BaseModel):
+    type: str
+    quantity: int = Field(gt=0)
+
+
+class TransferRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: OwnerIn
+    destination: OwnerIn
+    stock_lines: list[StockLine] = Field(default_factory=list)
+    asset_tags: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=2, max_length=1000)
+
+    @model_validator(mode="after")
+    def _something(self) -> TransferRequestIn:
+        if not self.stock_lines and not self.asset_tags:
+            raise ValueError("ask for at least one stock line or one item")
+        return self
+
+
+class TransferStepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(pattern="^(approve|reject|dispatch|receive)$")
+    note: str = Field(default="", max_length=500)
+
+
+class TransferRequestOut(BaseModel):
+    id: int
+    source: OwnerOut
+    destination: OwnerOut
+    stock_lines: list[StockLine]
+    asset_tags: list[str]
+    reason: str
+    status: str
+    history: list[dict]
+
+
 class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")

@@ -51,6 +51,9 @@ from rescueops.equipment.schemas import (
     ScrapIn,
     ScrapOut,
     TransferIn,
+    TransferRequestIn,
+    TransferRequestOut,
+    TransferStepIn,
     TypeOut,
 )
 from rescueops.equipment.tables import (
@@ -70,6 +73,8 @@ from rescueops.equipment.tables import (
     ScrapStatus,
     Stock,
     Tracking,
+    TransferRequest,
+    TransferStatus,
 )
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.members import service as members
@@ -777,3 +782,130 @@ async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int
                                    opening_hours=row["opening_hours"], responsible_org=row["responsible_org"],
                                    distance_km=round(distance, 2), usable=not _aed_problems(row, today)[1]))
     return sorted(found, key=lambda a: a.distance_km)[:limit]
+
+
+# --- transfer requests between depots and teams ---------------------------------------------
+
+# Which side acts at each step, and what it moves the request to.
+_STEPS = {
+    "approve": ("source", TransferStatus.requested, TransferStatus.approved),
+    "reject": ("source", TransferStatus.requested, TransferStatus.rejected),
+    "dispatch": ("source", TransferStatus.approved, TransferStatus.dispatched),
+    "receive": ("destination", TransferStatus.dispatched, TransferStatus.received),
+}
+
+
+def _side(row: dict[str, Any], side: str) -> Owner:
+    team, depot = row[f"{side}_team"], row[f"{side}_depot"]
+    code = row[f"{side}_team_code"] or row[f"{side}_depot_code"]
+    name = row[f"{side}_team_name"] or row[f"{side}_depot_name"]
+    return Owner(team, depot, row[f"{side}_path"], OwnerOut(kind="team" if team else "depot", code=code, name_zh=name))
+
+
+_TRANSFER_COLUMNS = (
+    TransferRequest.all_columns(),
+    TransferRequest.source_team.code.as_alias("source_team_code"), TransferRequest.source_team.name_zh.as_alias("source_team_name"),
+    TransferRequest.source_depot.code.as_alias("source_depot_code"), TransferRequest.source_depot.name_zh.as_alias("source_depot_name"),
+    TransferRequest.destination_team.code.as_alias("destination_team_code"),
+    TransferRequest.destination_team.name_zh.as_alias("destination_team_name"),
+    TransferRequest.destination_depot.code.as_alias("destination_depot_code"),
+    TransferRequest.destination_depot.name_zh.as_alias("destination_depot_name"),
+)
+
+
+async def _transfer_row(transfer_id: int) -> dict[str, Any]:
+    row = await TransferRequest.select(*_TRANSFER_COLUMNS).where(TransferRequest.id == transfer_id).first()
+    if row is None:
+        raise NotFound(f"No transfer request #{transfer_id}.")
+    return row
+
+
+def _transfer_out(row: dict[str, Any]) -> TransferRequestOut:
+    return TransferRequestOut(id=row["id"], source=_side(row, "source").out, destination=_side(row, "destination").out,
+                              stock_lines=_json(row["stock_lines"]), asset_tags=_json(row["asset_tags"]), reason=row["reason"],
+                              status=row["status"], history=_json(row["history"]))
+
+
+async def request_transfer(principal: Principal, data: TransferRequestIn) -> TransferRequestOut:
+    """The receiving side asks; nothing moves until the source approves and dispatches."""
+    source, destination = await _owner(data.source), await _owner(data.destination)
+    if source.path == destination.path:
+        raise field_error("destination", "the destination is the source")
+    authorize(principal, "equipment.manage", destination.path, hide=not can(principal, "equipment.view", destination.path))
+    # Any reserve depot may be asked (they serve across regions); another team only within the caller's view.
+    if source.team is not None and not can(principal, "equipment.view", source.path):
+        raise NotFound("No such source team, or it is outside your scope.")
+    for line in data.stock_lines:
+        await _type(line.type, Tracking.stock)
+    if data.asset_tags:
+        rows = await Item.select(Item.asset_tag, Item.team, Item.depot).where(Item.asset_tag.is_in(data.asset_tags))
+        owned = {r["asset_tag"] for r in rows if (r["team"], r["depot"]) == (source.team, source.depot)}
+        missing = [tag for tag in data.asset_tags if tag not in owned]
+        if missing:
+            raise field_error("asset_tags", f"not held by the source: {', '.join(missing)}")
+    history = [{"status": TransferStatus.requested.value, "by": principal.display_name, "at": _now().isoformat(), "note": data.reason}]
+    async with write_transaction():
+        rows = await TransferRequest.insert(TransferRequest(
+            source_team=source.team, source_depot=source.depot, source_path=source.path,
+            destination_team=destination.team, destination_depot=destination.depot, destination_path=destination.path,
+            stock_lines=json.dumps([line.model_dump() for line in data.stock_lines]), asset_tags=json.dumps(data.asset_tags),
+            reason=data.reason, history=json.dumps(history, ensure_ascii=False),
+        )).returning(TransferRequest.id)
+        await accounts.record_audit(principal, "equipment.transfer.requested", "transfer", str(rows[0]["id"]), destination.path,
+                                    data.model_dump(mode="json"))
+    return _transfer_out(await _transfer_row(rows[0]["id"]))
+
+
+async def advance_transfer(principal: Principal, transfer_id: int, step: TransferStepIn) -> TransferRequestOut:
+    row = await _transfer_row(transfer_id)
+    side_name, expected, new_status = _STEPS[step.action]
+    side = _side(row, side_name)
+    visible = can(principal, "equipment.view", row["source_path"]) or can(principal, "equipment.view", row["destination_path"])
+    authorize(principal, "equipment.manage", side.path, hide=not visible)
+    if row["status"] != expected.value:
+        raise Conflict(f"A {row['status']} request cannot be {step.action}d now.", code="invalid_transition")
+    if step.action == "reject" and len(step.note.strip()) < 2:
+        raise field_error("note", "say why the request is rejected")
+    source, destination = _side(row, "source"), _side(row, "destination")
+    history = [*_json(row["history"]), {"status": new_status.value, "by": principal.display_name, "at": _now().isoformat(), "note": step.note}]
+    async with write_transaction():
+        won = await TransferRequest.update({TransferRequest.status: new_status.value,
+                                            TransferRequest.history: json.dumps(history, ensure_ascii=False)}).where(
+            (TransferRequest.id == transfer_id) & (TransferRequest.status == expected.value)).returning(TransferRequest.id)
+        if not won:
+            raise Conflict("Someone else moved this request on a moment ago.", code="invalid_transition")
+        reference = f"调拨申请 #{transfer_id}"
+        tags = _json(row["asset_tags"])
+        if step.action == "dispatch":
+            for line in _json(row["stock_lines"]):
+                kind = await _type(line["type"], Tracking.stock)
+                await _apply(await _stock_id(kind["id"], source), -line["quantity"], MovementKind.transfer_out, principal, reference, step.note)
+            if tags:
+                moved = await Item.update({Item.status: ItemStatus.in_transit.value}).where(
+                    Item.asset_tag.is_in(tags) & (Item.status == ItemStatus.in_service.value)).returning(Item.asset_tag)
+                if len(moved) != len(tags):
+                    raise Conflict(f"Not every item is in its store: {', '.join(sorted(set(tags) - {m['asset_tag'] for m in moved}))}.",
+                                   code="item_unavailable")
+        if step.action == "receive":
+            for line in _json(row["stock_lines"]):
+                kind = await _type(line["type"], Tracking.stock)
+                await _apply(await _stock_id(kind["id"], destination), line["quantity"], MovementKind.transfer_in, principal, reference, step.note)
+            if tags:
+                await Item.update({Item.status: ItemStatus.in_service.value, Item.team: destination.team, Item.depot: destination.depot,
+                                   Item.owner_path: destination.path, Item.container: None}).where(Item.asset_tag.is_in(tags))
+        await accounts.record_audit(principal, f"equipment.transfer.{new_status.value}", "transfer", str(transfer_id), side.path,
+                                    {"note": step.note})
+    return _transfer_out(await _transfer_row(transfer_id))
+
+
+async def list_transfers(principal: Principal, status: TransferStatus | None = None) -> list[TransferRequestOut]:
+    scopes = scopes_for(principal, "equipment.view")
+    if not scopes:
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    query = TransferRequest.select(*_TRANSFER_COLUMNS).order_by(TransferRequest.id, ascending=False)
+    source_visible, destination_visible = within(TransferRequest.source_path, scopes), within(TransferRequest.destination_path, scopes)
+    if source_visible is not None:
+        query = query.where(source_visible | destination_visible)
+    if status:
+        query = query.where(TransferRequest.status == status.value)
+    return [_transfer_out(row) for row in await query]

@@ -32,6 +32,7 @@ class ItemStatus(str, Enum):
     lent = "lent"
     lost = "lost"
     scrapped = "scrapped"
+    in_transit = "in_transit"  # dispatched to another owner, not yet received
 
 
 class FundingSource(str, Enum):
@@ -189,6 +190,30 @@ class Aed(Table, tablename="equipment_aed"):
     check_interval_days = SmallInt(default=30)
     in_service = Boolean(default=True)
     created_at = Timestamptz()
+
+
+class TransferStatus(str, Enum):
+    requested = "requested"
+    approved = "approved"
+    rejected = "rejected"
+    dispatched = "dispatched"
+    received = "received"
+
+
+class TransferRequest(Table, tablename="equipment_transfer"):
+    """Materials asked of another owner (usually a depot): request → approve → dispatched → received."""
+
+    source_team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    source_depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    source_path = Varchar(length=512)
+    destination_team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    destination_depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    destination_path = Varchar(length=512)
+    stock_lines = JSONB(default="[]")  # [{"type": code, "quantity": n}]
+    asset_tags = JSONB(default="[]")  # individually tracked items asked for
+    reason = Text()
+    status = Varchar(length=12, choices=TransferStatus, default=TransferStatus.requested, index=True)
+    history = JSONB(default="[]")  # [{"status", "by", "at", "note"}], one entry per step
 
 
 class Stock(Table, tablename="equipment_stock"):
