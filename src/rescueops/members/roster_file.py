@@ -9,16 +9,12 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
-from zipfile import BadZipFile
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils.exceptions import InvalidFileException
 
-MAX_ROWS = 2000  # a team roster; larger files are refused rather than half-read
-MAX_BYTES = 5 * 1024 * 1024
+from rescueops import spreadsheets
 
 
 @dataclass(frozen=True)
@@ -56,8 +52,9 @@ STATUSES = {"申请": "applicant", "见习": "probation", "在队": "active", "a
 LANGUAGE_NAMES = {"汉语": "zh", "中文": "zh", "蒙古语": "mn", "蒙语": "mn", "英语": "en", "俄语": "ru"}
 
 
-class RosterFileError(ValueError):
-    """The file as a whole cannot be read (format, size, headers, merged cells)."""
+# The roster's names for the shared reading pieces.
+RosterFileError = spreadsheets.SpreadsheetError
+parse_date = spreadsheets.parse_date
 
 
 @dataclass
@@ -66,49 +63,8 @@ class ParsedFile:
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column header, message)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value.strip() if isinstance(value, str) else value
-
-
-def _table(filename: str, content: bytes) -> list[tuple[int, list[Any]]]:
-    if len(content) > MAX_BYTES:
-        raise RosterFileError(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
-    lowered = filename.lower()
-    if lowered.endswith(".xlsx"):
-        try:
-            sheet = load_workbook(io.BytesIO(content), data_only=True).worksheets[0]
-        except (InvalidFileException, BadZipFile, KeyError, ValueError, OSError) as error:
-            raise RosterFileError(f"the file is not a readable .xlsx workbook ({error})") from error
-        merged = [str(r) for r in sheet.merged_cells.ranges]
-        if merged:
-            raise RosterFileError(f"merged cells ({', '.join(merged[:5])}): unmerge them, one value per cell")
-        if sheet.max_row - 1 > MAX_ROWS:
-            raise RosterFileError(f"{sheet.max_row - 1} rows: at most {MAX_ROWS} members per file")
-        return [(number, [_cell(v) for v in row]) for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    if lowered.endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):  # Excel in Chinese saves CSV as GB18030
-            try:
-                text = content.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise RosterFileError("the CSV file is neither UTF-8 nor GB18030 text")
-        rows = list(csv.reader(io.StringIO(text)))
-        if len(rows) - 1 > MAX_ROWS:
-            raise RosterFileError(f"{len(rows) - 1} rows: at most {MAX_ROWS} members per file")
-        return [(number, [_cell(v) for v in row]) for number, row in enumerate(rows, start=1)]
-    raise RosterFileError("upload an .xlsx or .csv file (the template is an .xlsx)")
-
-
 def read(filename: str, content: bytes) -> ParsedFile:
-    table = [(n, row) for n, row in _table(filename, content) if any(v not in (None, "") for v in row)]
+    table = [(n, row) for n, row in spreadsheets.table(filename, content) if any(v not in (None, "") for v in row)]
     if not table:
         raise RosterFileError("the file is empty")
     _, header_row = table[0]
@@ -136,18 +92,6 @@ def read(filename: str, content: bytes) -> ParsedFile:
         values = {key: value for key, value in zip(keys, row, strict=False) if key and value not in (None, "")}
         parsed.rows.append((number, values))
     return parsed
-
-
-def parse_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"'{text}' is not a date (write it as 2024-03-15)")
 
 
 def template() -> bytes:
