@@ -40,3 +40,20 @@ async def test_print_a_label_sheet_from_the_inventory(client, make_user) -> None
     sheet = await client.post("/equipment/labels", data={"_csrf_token": csrf_from(inventory.text), "asset_tags": ["CF-WNT-R-000", "CF-WNT-R-002"],
                                                          "format": "pdf"})
     assert sheet.status_code == 200 and sheet.content.startswith(b"%PDF")
+
+
+async def test_register_items_from_a_spreadsheet_through_the_page(client, make_user) -> None:
+    from tests.equipment.test_import import sheet
+
+    await make_team()
+    await sign_in(client, make_user, "logistics", unit="150426")
+    inventory = await client.get("/equipment?team=CF-WNT-01")
+    assert 'id="import"' in inventory.text
+    token = csrf_from(inventory.text)
+    content = sheet([["CF-WNT-BOAT-001", "冲锋舟（充气式）", "", "", "捐赠"], ["CF-WNT-BOAT-001", "冲锋舟（充气式）", "", "", ""]])
+    checked = await client.post("/equipment/import?team=CF-WNT-01", files={"file": ("kit.xlsx", content)}, data={"_csrf_token": token, "mode": "commit"})
+    assert checked.status_code == 422 and 'id="report-errors"' in checked.text and await Item.count() == 0
+    good = sheet([["CF-WNT-BOAT-001", "冲锋舟（充气式）", "", "", "捐赠"]])
+    done = await client.post("/equipment/import?team=CF-WNT-01", files={"file": ("kit.xlsx", good)}, data={"_csrf_token": token, "mode": "commit"},
+                             follow_redirects=False)
+    assert done.status_code in (302, 303) and await Item.count() == 1

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
@@ -56,6 +57,12 @@ class FaultForm:
 
 
 @dataclass
+class ImportForm:
+    file: UploadFile
+    mode: str = "check"  # "check" writes nothing; "commit" registers every row or none
+
+
+@dataclass
 class LabelForm:
     asset_tags: list[str] = field(default_factory=list)
     format: str = "pdf"
@@ -101,6 +108,22 @@ class EquipmentPages(Controller):
         return page(request, "equipment/inventory.html", nav="equipment", items=items, total=total, kits=kits, stock=stock,
                     filters={"team": team or "", "depot": depot or "", "status": status or "", "q": q or ""},
                     status_labels=status_labels(), pick=pick)
+
+    @post("/equipment/import", status_code=200)
+    async def import_items(self, request: Request, data: MultipartBody[ImportForm], team: FromQuery[str | None] = None,
+                           depot: FromQuery[str | None] = None) -> Template | Redirect:
+        owner = OwnerIn(team_code=team or None, depot_code=None if team else depot)
+        commit = data.mode == "commit"
+        try:
+            report = await service.import_items(request.user, owner, data.file.filename or "items", await data.file.read(), commit=commit)
+        except (DomainError, ValidationError) as error:
+            message, status = problem(error)
+            return page(request, "equipment/import_report.html", status_code=status, nav="equipment", report=None, error=message,
+                        details=getattr(error, "details", []), back=f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
+        if commit:
+            return Redirect(f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
+        return page(request, "equipment/import_report.html", nav="equipment", report=report, error=None, details=[],
+                    back=f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
 
     @post("/equipment/labels", status_code=200)
     async def print_labels(self, request: Request, data: URLEncodedBody[LabelForm]) -> Response:

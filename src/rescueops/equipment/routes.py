@@ -4,11 +4,11 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 from rescueops.accounts.auth import requires, signed_in
 from rescueops.db.pagination import Page, PageParams
-from rescueops.equipment import labels, service
+from rescueops.equipment import item_file, labels, service
 from rescueops.equipment.schemas import (
     AedCheckIn,
     AedIn,
@@ -41,6 +41,8 @@ from rescueops.equipment.schemas import (
     TypeOut,
 )
 from rescueops.equipment.tables import ItemStatus, TransferStatus
+from rescueops.members.routes import XLSX, FileUpload, attachment
+from rescueops.members.schemas import ImportReport
 
 
 class EquipmentController(Controller):
@@ -70,6 +72,19 @@ class EquipmentController(Controller):
     @post("/items", summary="Register an item", guards=[requires("equipment.manage")])
     async def register(self, request: Request, data: JSONBody[ItemIn]) -> ItemOut:
         return await service.register_item(request.user, data)
+
+    @get("/items/template.xlsx", summary="The equipment registration template (Chinese headers)")
+    async def template(self) -> Response:
+        return attachment(item_file.template(), "equipment-template.xlsx", XLSX)
+
+    @post("/items/import", summary="Register items from a spreadsheet: check only, or commit (all rows or none)",
+          guards=[requires("equipment.manage")], status_code=200)
+    async def import_items(
+        self, request: Request, data: MultipartBody[FileUpload], team: FromQuery[str | None] = None,
+        depot: FromQuery[str | None] = None, commit: FromQuery[bool] = False,
+    ) -> ImportReport:
+        return await service.import_items(request.user, OwnerIn(team_code=team, depot_code=depot), data.file.filename or "items",
+                                          await data.file.read(), commit=commit)
 
     @get("/items/{asset_tag:str}", summary="One item by its asset tag")
     async def get_item(self, request: Request, asset_tag: FromPath[str]) -> ItemOut:

@@ -16,14 +16,16 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
 from rescueops.db.search import contains
-from rescueops.equipment import labels
+from rescueops.equipment import item_file, labels
 from rescueops.equipment.schemas import (
     AedCheckIn,
     AedIn,
@@ -79,6 +81,7 @@ from rescueops.equipment.tables import (
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.members import service as members
 from rescueops.members.identity import valid_phone
+from rescueops.members.schemas import ImportReport, ImportRowError
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind, OrgUnit
 from rescueops.teams import service as teams
@@ -909,3 +912,67 @@ async def list_transfers(principal: Principal, status: TransferStatus | None = N
     if status:
         query = query.where(TransferRequest.status == status.value)
     return [_transfer_out(row) for row in await query]
+
+
+# --- registering items from a spreadsheet --------------------------------------------------
+
+
+async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, content: bytes, *, commit: bool) -> ImportReport:
+    """Check every row (and write them all, in one transaction, when ``commit`` and nothing is wrong)."""
+    owner = await _owner(owner_in)
+    authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+    try:
+        rows = item_file.read(file_name, content)
+    except spreadsheets.SpreadsheetError as error:
+        raise InvalidInput(f"{file_name}: {error}", code="bad_equipment_file") from error
+    types = {}
+    for row in await EquipmentType.select().where(EquipmentType.tracking == Tracking.item.value):
+        types[row["code"]] = types[row["name_zh"]] = row
+    header = item_file.HEADER_OF
+    errors: list[ImportRowError] = []
+    valid: list[ItemIn] = []
+    seen: dict[str, int] = {}
+    for number, values in rows:
+        problems: list[tuple[str, str]] = []
+        kind = types.get(str(values.get("type", "")))
+        if kind is None:
+            problems.append((header["type"], f"unknown or stock-counted type '{values.get('type', '')}'"))
+        dates = {}
+        for key in ("acquired_on", "expires_on"):
+            if key in values:
+                try:
+                    dates[key] = spreadsheets.parse_date(values[key])
+                except ValueError as error:
+                    problems.append((header[key], str(error)))
+        funding = item_file.FUNDING.get(str(values.get("funding", "财政")))
+        if funding is None:
+            problems.append((header["funding"], "write 财政, 捐赠 or 项目"))
+        tag = str(values.get("asset_tag", "")).strip().upper()
+        if tag in seen:
+            problems.append((header["asset_tag"], f"the same tag as row {seen[tag]}"))
+        seen.setdefault(tag, number)
+        if not problems:
+            try:
+                valid.append(ItemIn(asset_tag=tag, type_code=kind["code"], team_code=owner_in.team_code, depot_code=owner_in.depot_code,
+                                    serial_number=str(values.get("serial_number", "")), storage_location=str(values.get("storage_location", "")),
+                                    cost=values.get("cost"), funding=funding, notes=str(values.get("notes", "")), **dates))
+            except ValidationError as error:
+                problems += [(header.get(str(e["loc"][-1]) if e["loc"] else "", "—"), e["msg"].removeprefix("Value error, "))
+                             for e in error.errors()]
+        errors += [ImportRowError(row=number, column=column, message=message) for column, message in problems]
+    taken = {r["asset_tag"] for r in await Item.select(Item.asset_tag).where(Item.asset_tag.is_in([i.asset_tag for i in valid] or [""]))}
+    for item in valid:
+        if item.asset_tag in taken:
+            errors.append(ImportRowError(row=seen[item.asset_tag], column=header["asset_tag"], message="already registered"))
+    valid = [item for item in valid if item.asset_tag not in taken]
+    report = ImportReport(batch_id=None, file_name=file_name, rows=len(rows), valid_rows=len(valid),
+                          errors=sorted(errors, key=lambda e: (e.row, e.column)))
+    if not commit:
+        return report
+    if errors:
+        raise InvalidInput(f"{len(errors)} problems: nothing was registered. Correct the file and upload it again.",
+                           code="import_has_errors", details=[e.model_dump() for e in report.errors[:200]])
+    async with write_transaction():
+        for item in valid:
+            await register_item(principal, item)
+    return report.model_copy(update={"committed": len(valid)})
