@@ -39,3 +39,14 @@ def test_production_refuses_demo_data(tmp_path) -> None:
 
     with pytest.raises(SettingsError, match="never loaded in production"):
         asyncio.run(demo.load_demo(Settings(env="production", var_dir=tmp_path, secret_key="k" * 40)))
+
+
+def test_add_months_keeps_the_day_or_takes_the_month_end() -> None:
+    from datetime import date
+
+    from rescueops.calendar import add_months
+
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 29)
+    assert add_months(date(2023, 1, 31), 1) == date(2023, 2, 28)
+    assert add_months(date(2023, 2, 28), 36) == date(2026, 2, 28)
+    assert add_months(date(2024, 11, 15), 3) == date(2025, 2, 15)

@@ -21,7 +21,7 @@ from rescueops.errors import DomainError
 from rescueops.members import service as members
 from rescueops.web.i18n import gettext as _
 from rescueops.web.i18n import pick
-from rescueops.web.pages import page, problem
+from rescueops.web.pages import page, problem, submit
 
 
 def status_labels() -> dict[str, str]:
@@ -82,12 +82,8 @@ async def item_page(request: Request, asset_tag: str, *, error: str | None = Non
 
 
 async def _act(request: Request, asset_tag: str, action) -> Template | Redirect:
-    try:
-        await action()
-    except (DomainError, ValidationError) as error:
-        message, status = problem(error)
-        return await item_page(request, asset_tag, error=message, status_code=status)
-    return Redirect(f"/equipment/items/{asset_tag}")
+    return await submit(action, done=f"/equipment/items/{asset_tag}",
+                        again=lambda message, status: item_page(request, asset_tag, error=message, status_code=status))
 
 
 class EquipmentPages(Controller):

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
+from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
@@ -181,13 +182,6 @@ def _owner_filter(table: type[Item] | type[Stock], owner: Owner) -> Any:
 # --- items ---------------------------------------------------------------------------------
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-    return date(year, month, min(day.day, last))
-
-
 async def _item_outs(rows: list[dict[str, Any]]) -> list[ItemOut]:
     types = {t.code: t for t in await list_types()}
     today = date.today()
@@ -212,7 +206,7 @@ async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
         authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
     expires_on = data.expires_on
     if expires_on is None and data.acquired_on and kind["shelf_life_months"]:
-        expires_on = _add_months(data.acquired_on, kind["shelf_life_months"])
+        expires_on = add_months(data.acquired_on, kind["shelf_life_months"])
     async with write_transaction():
         if await Item.exists().where(Item.asset_tag == data.asset_tag):
             raise Conflict(f"The asset tag {data.asset_tag} is already on another item.", code="duplicate_asset_tag")
@@ -473,7 +467,7 @@ async def record_inspection(principal: Principal, asset_tag: str, data: Inspecti
         parts = ([f"missing points: {', '.join(missing)}"] if missing else []) + ([f"not on the checklist: {', '.join(unknown)}"] if unknown else [])
         raise field_error("results", "; ".join(parts) or "give the result of every checklist point")
     passed = all(data.results.values())
-    next_due = _add_months(data.inspected_on, kind["inspection_months"]) if kind["inspection_months"] else None
+    next_due = add_months(data.inspected_on, kind["inspection_months"]) if kind["inspection_months"] else None
     async with write_transaction():
         rows = await Inspection.insert(Inspection(
             item=item["id"], inspected_on=data.inspected_on, passed=passed, next_due=next_due, note=data.note,

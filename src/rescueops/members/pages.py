@@ -27,7 +27,7 @@ from rescueops.members.schemas import (
 from rescueops.teams import service as teams
 from rescueops.teams.pages import labels
 from rescueops.web.i18n import gettext as _
-from rescueops.web.pages import StatusForm, page, problem
+from rescueops.web.pages import StatusForm, page, problem, submit
 
 
 @dataclass
@@ -99,12 +99,8 @@ async def member_page(request: Request, person_id: int, *, unmask: bool = False,
 
 
 async def _form_or_error(request: Request, person_id: int, action) -> Template | Redirect:
-    try:
-        await action()
-    except (DomainError, ValidationError) as error:
-        message, status = problem(error)
-        return await member_page(request, person_id, error=message, status_code=status)
-    return Redirect(f"/members/{person_id}")
+    return await submit(action, done=f"/members/{person_id}",
+                        again=lambda message, status: member_page(request, person_id, error=message, status_code=status))
 
 
 class MemberPages(Controller):

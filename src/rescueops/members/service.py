@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from rescueops import crypto
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
+from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
 from rescueops.members import roster_file
@@ -468,24 +469,13 @@ async def _editable_person(principal: Principal, person_id: int) -> tuple[dict[s
     return person, path
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
 async def _insert_certificate(principal: Principal, person_id: int, path: str, data: CertificateIn) -> int:
     kind = await CertificateType.select().where(CertificateType.code == data.type_code).first()
     if kind is None:
         raise field_error("type_code", f"unknown certificate type '{data.type_code}'")
     expires_on = data.expires_on
     if expires_on is None and kind["validity_months"]:
-        expires_on = _add_months(data.issued_on, kind["validity_months"])
+        expires_on = add_months(data.issued_on, kind["validity_months"])
     rows = await Certificate.insert(
         Certificate(person=person_id, type=kind["id"], number=data.number, issued_on=data.issued_on,
                     expires_on=expires_on, created_at=_now())

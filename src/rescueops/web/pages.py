@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from rescueops.settings import get_settings
 from rescueops.web.i18n import LOCALE_NAMES, LOCALES, current_locale
@@ -103,3 +104,17 @@ def problem(error: Exception) -> tuple[str, int]:
     if summary is None or current_locale.get() == "en":
         return detail, status
     return f"{summary}（{detail}）", status
+
+
+async def submit(action: Callable[[], Awaitable[Any]], *, done: str, again: Callable[[str, int], Awaitable[Template]]) -> Template | Redirect:
+    """Run a form's action: on success go to ``done``; on a domain or validation error show the page ``again`` with the message."""
+    from pydantic import ValidationError
+
+    from rescueops.errors import DomainError
+
+    try:
+        await action()
+    except (DomainError, ValidationError) as error:
+        message, status = problem(error)
+        return await again(message, status)
+    return Redirect(done)
