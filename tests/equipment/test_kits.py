@@ -51,3 +51,25 @@ async def test_an_expired_item_makes_a_kit_not_ready(client, make_user) -> None:
     kit = (await client.post("/api/v1/equipment/kits/KIT-FA/pack", json={"asset_tags": list(tags)}, headers=bearer(logistics))).json()
     assert kit["ready"] is False
     assert {line["type_code"]: line["problems"] for line in kit["lines"]}["trauma_kit"] == ["TK-2: expired"]
+
+
+async def test_the_team_page_shows_kit_readiness(client, make_user) -> None:
+    from tests.web.test_pages import sign_in
+
+    await make_team()
+    _, logistics = await make_user("logistics", unit="150426")
+    await client.post("/api/v1/equipment/kits", json={"team_code": "CF-WNT-01", "asset_tag": "KIT-RR", "template_code": "rope_rescue_kit"},
+                      headers=bearer(logistics))
+    await sign_in(client, make_user, "captain", team="CF-WNT-01")
+    page = await client.get("/teams/CF-WNT-01")
+    assert 'id="kits"' in page.text and "绳索救援组" in page.text and "不齐备" in page.text and "2 missing" in page.text
+
+
+async def test_due_list_of_one_team(client, make_user) -> None:
+    await make_team("CF-WNT-01")
+    await make_team("CF-HS-01", unit="150402")
+    _, admin = await make_user("admin")
+    await register(client, admin, "A-1", "radio")
+    await register(client, admin, "B-1", "radio", team="CF-HS-01")
+    due = (await client.get("/api/v1/equipment/due?team=CF-HS-01", headers=bearer(admin))).json()
+    assert [d["asset_tag"] for d in due] == ["B-1"]

@@ -57,3 +57,22 @@ async def test_register_items_from_a_spreadsheet_through_the_page(client, make_u
     done = await client.post("/equipment/import?team=CF-WNT-01", files={"file": ("kit.xlsx", good)}, data={"_csrf_token": token, "mode": "commit"},
                              follow_redirects=False)
     assert done.status_code in (302, 303) and await Item.count() == 1
+
+
+async def test_scrap_request_from_the_item_page_and_the_aed_registry_page(client, make_user) -> None:
+    from rescueops.equipment.tables import ScrapRequest
+    from tests.equipment.test_aeds import WUDAN, aed
+
+    await make_team()
+    _, admin = await make_user("admin")
+    await register(client, admin, "CF-WNT-R-009", "radio")
+    await sign_in(client, make_user, "logistics", unit="150426")
+    page = await client.get("/equipment/items/CF-WNT-R-009")
+    asked = await client.post("/equipment/items/CF-WNT-R-009/scrap", data={"_csrf_token": csrf_from(page.text), "reason": "摔坏无法修复"},
+                              follow_redirects=False)
+    assert asked.status_code in (302, 303) and await ScrapRequest.count() == 1
+    from tests.conftest import bearer
+
+    await client.post("/api/v1/aeds", json=aed("AED-WD-009", *WUDAN), headers=bearer(admin))
+    registry = await client.get("/equipment/aeds?problems=true")
+    assert registry.status_code == 200 and "AED-WD-009" in registry.text and "check overdue" in registry.text

@@ -15,7 +15,7 @@ from rescueops.accounts.access import can
 from rescueops.accounts.auth import signed_in
 from rescueops.db.pagination import PageParams
 from rescueops.equipment import labels, service
-from rescueops.equipment.schemas import CheckinIn, CheckoutIn, InspectionIn, OwnerIn, RepairIn
+from rescueops.equipment.schemas import CheckinIn, CheckoutIn, InspectionIn, OwnerIn, RepairIn, ScrapIn
 from rescueops.equipment.tables import ItemStatus
 from rescueops.errors import DomainError
 from rescueops.members import service as members
@@ -57,6 +57,11 @@ class FaultForm:
 
 
 @dataclass
+class ScrapForm:
+    reason: str = ""
+
+
+@dataclass
 class ImportForm:
     file: UploadFile
     mode: str = "check"  # "check" writes nothing; "commit" registers every row or none
@@ -75,6 +80,7 @@ async def item_page(request: Request, asset_tag: str, *, error: str | None = Non
     return page(
         request, "equipment/item.html", status_code=status_code, nav="equipment", item=item, error=error,
         history=await service.item_history(request.user, asset_tag), inspections=await service.inspections_of(request.user, asset_tag),
+        repairs=await service.repairs_of(request.user, asset_tag),
         people=[m for m in roster.members if m.status.value in ("active", "probation")] if roster else [],
         can_manage=can(request.user, "equipment.manage", row["owner_path"]), status_labels=status_labels(), pick=pick,
         today=date.today().isoformat(),
@@ -156,6 +162,15 @@ class EquipmentPages(Controller):
     @post("/equipment/items/{asset_tag:str}/fault")
     async def fault(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[FaultForm]) -> Template | Redirect:
         return await _act(request, asset_tag, lambda: service.record_repair(request.user, asset_tag, RepairIn(description=data.description)))
+
+    @post("/equipment/items/{asset_tag:str}/scrap")
+    async def scrap(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[ScrapForm]) -> Template | Redirect:
+        return await _act(request, asset_tag, lambda: service.request_scrap(request.user, asset_tag, ScrapIn(reason=data.reason)))
+
+    @get("/equipment/aeds")
+    async def aeds(self, request: Request, problems: FromQuery[bool] = False) -> Template:
+        return page(request, "equipment/aeds.html", nav="equipment", aeds=await service.list_aeds(request.user, problems_only=problems),
+                    problems=problems)
 
     @get("/equipment/due")
     async def due(self, request: Request) -> Template:

@@ -126,9 +126,12 @@ class EquipmentController(Controller):
     async def decide_scrap(self, request: Request, request_id: FromPath[int], data: JSONBody[ScrapDecisionIn]) -> ScrapOut:
         return await service.decide_scrap(request.user, request_id, data)
 
-    @get("/due", summary="Items due for inspection within 30 days, or overdue")
-    async def due(self, request: Request, under: FromQuery[str | None] = None) -> list[DueOut]:
-        return await service.due_inspections(request.user, under_code=under)
+    @get("/due", summary="Items due for inspection within 30 days, or overdue (optionally of one team or depot)")
+    async def due(
+        self, request: Request, under: FromQuery[str | None] = None, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None
+    ) -> list[DueOut]:
+        owner = OwnerIn(team_code=team, depot_code=depot) if team or depot else None
+        return await service.due_inspections(request.user, under_code=under, owner=owner)
 
     @post("/kits", summary="Register a kit (a container item with a packing template)", guards=[requires("equipment.manage")])
     async def register_kit(self, request: Request, data: JSONBody[KitIn]) -> KitOut:

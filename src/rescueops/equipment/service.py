@@ -494,7 +494,9 @@ async def record_repair(principal: Principal, asset_tag: str, data: RepairIn) ->
     return await get_item(None, asset_tag)
 
 
-async def due_inspections(principal: Principal, *, under_code: str | None = None, on: date | None = None) -> list[DueOut]:
+async def due_inspections(
+    principal: Principal, *, under_code: str | None = None, owner: OwnerIn | None = None, on: date | None = None
+) -> list[DueOut]:
     """Items whose next inspection is due within 30 days or overdue; never-inspected items are due now."""
     on = on or date.today()
     scopes = scopes_for(principal, "equipment.view")
@@ -508,6 +510,8 @@ async def due_inspections(principal: Principal, *, under_code: str | None = None
         query = query.where(visible)
     if under_code:
         query = query.where(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
+    if owner is not None:
+        query = query.where(_owner_filter(Item, await _owner(owner)))
     items = await query
     latest: dict[int, date] = {}
     for row in await Inspection.select(Inspection.item, Inspection.next_due).where(
@@ -672,6 +676,12 @@ async def labels_for(principal: Principal, asset_tags: list[str]) -> list[labels
         raise field_error("asset_tags", f"no such item (or not yours to see): {', '.join(missing[:20])}")
     return [labels.Label(asset_tag=tag, name_zh=found[tag]["type_name_zh"], owner_zh=_owner_out(found[tag]).name_zh,
                          url=labels.scan_url(tag)) for tag in asset_tags]
+
+
+async def repairs_of(principal: Principal, asset_tag: str) -> list[dict[str, Any]]:
+    item = await _item_row(principal, asset_tag, "equipment.view")
+    return await Repair.select(Repair.description, Repair.started_on, Repair.finished_on, Repair.cost).where(
+        Repair.item == item["id"]).order_by(Repair.started_on, ascending=False)
 
 
 async def inspections_of(principal: Principal, asset_tag: str) -> list[InspectionOut]:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rescueops.accounts.access import can
 from rescueops.accounts.auth import requires, signed_in
 from rescueops.db.pagination import PageParams
+from rescueops.equipment import service as equipment
 from rescueops.errors import DomainError
 from rescueops.members import service as members
 from rescueops.members.tables import HoursStatus
@@ -98,6 +99,7 @@ async def team_page(request: Request, code: str, *, error: str | None = None, st
     filings, _total = await service.list_filings(user, PageParams(limit=20), team=code)
     pending_hours = await members.team_hours(user, code, status=HoursStatus.pending)
     active_people = [m for m in roster.members if m.status.value == "active"]
+    kits = await equipment.team_kits(user, code)
     return page(
         request,
         "teams/detail.html",
@@ -107,6 +109,7 @@ async def team_page(request: Request, code: str, *, error: str | None = None, st
         roster=roster,
         filings=filings,
         pending_hours=pending_hours,
+        kits=kits,
         active_people=active_people,
         missing_first_aid=[m for m in roster.members if m.status.value in ("active", "probation") and not m.first_aid_valid],
         can_manage_roster=can(user, "roster.manage", team.path),
