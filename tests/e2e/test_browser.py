@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,6 +17,25 @@ def wait(browser, condition, timeout: float = 10):
     return WebDriverWait(browser, timeout).until(condition)
 
 
+def click_to_load(browser, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone.
+
+    Waiting on the new page's text alone can read the old page's element while it is being
+    replaced, which Chromium reports as an error rather than as a stale element.
+    """
+    old_page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+
+    def old_page_gone(_) -> bool:
+        try:
+            old_page.is_enabled()
+        except WebDriverException:  # stale, or (Chromium 156) "node does not belong to the document"
+            return True
+        return False
+
+    wait(browser, old_page_gone)
+
+
 def test_log_in_switch_language_tree_and_hubs(server, browser, tmp_path) -> None:
     browser.get(server + "/orgs")
     wait(browser, ec.url_contains("/login"))
@@ -23,11 +43,11 @@ def test_log_in_switch_language_tree_and_hubs(server, browser, tmp_path) -> None
 
     browser.find_element(By.ID, "username").send_keys("chifeng")
     browser.find_element(By.ID, "password").send_keys("wrong password")
-    browser.find_element(By.ID, "login-submit").click()
+    click_to_load(browser, browser.find_element(By.ID, "login-submit"))
     assert "用户名或密码错误" in wait(browser, ec.presence_of_element_located((By.ID, "login-error"))).text
 
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "login-submit").click()
+    click_to_load(browser, browser.find_element(By.ID, "login-submit"))
     wait(browser, ec.url_to_be(server + "/orgs"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "组织机构"
 
@@ -43,11 +63,11 @@ def test_log_in_switch_language_tree_and_hubs(server, browser, tmp_path) -> None
     wait(browser, ec.text_to_be_present_in_element((By.ID, "search-results"), "翁牛特旗"))
 
     # Switch to English: the same page, now in English, and it sticks.
-    browser.find_element(By.CSS_SELECTOR, '.locale-switch button[value="en"]').click()
+    click_to_load(browser, browser.find_element(By.CSS_SELECTOR, '.locale-switch button[value="en"]'))
     wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Organisation"))
     assert "Xilingol League" in browser.page_source
 
-    browser.find_element(By.LINK_TEXT, "Regional hubs").click()
+    click_to_load(browser, browser.find_element(By.LINK_TEXT, "Regional hubs"))
     wait(browser, ec.presence_of_element_located((By.ID, "coverage-table")))
     rows = browser.find_elements(By.CSS_SELECTOR, "#coverage-table tbody tr")
     assert len(rows) == 4
@@ -56,11 +76,11 @@ def test_log_in_switch_language_tree_and_hubs(server, browser, tmp_path) -> None
     browser.save_screenshot(str(tmp_path / "hubs.png"))
 
     # Back to Chinese; phone-sized window still shows the table.
-    browser.find_element(By.CSS_SELECTOR, '.locale-switch button[value="zh_CN"]').click()
+    click_to_load(browser, browser.find_element(By.CSS_SELECTOR, '.locale-switch button[value="zh_CN"]'))
     wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "区域骨干救援队"))
     browser.set_window_size(390, 844)
     assert browser.find_element(By.ID, "coverage-table").is_displayed()
     browser.set_window_size(1280, 1000)
 
-    browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    click_to_load(browser, browser.find_element(By.CSS_SELECTOR, "form.logout button"))
     wait(browser, ec.url_contains("/login"))

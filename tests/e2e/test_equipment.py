@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from tests.e2e.test_browser import wait
+from tests.e2e.test_browser import click_to_load, wait
 from tests.e2e.test_roster import log_in
 
 pytestmark = pytest.mark.e2e
@@ -21,10 +21,10 @@ def test_scan_to_check_out_and_print_labels(server, browser) -> None:
     wait(browser, ec.presence_of_element_located((By.ID, "checkout-form")))
     assert browser.find_element(By.ID, "item-status").text == "在用"
     Select(browser.find_element(By.ID, "checkout-person")).select_by_visible_text("乌力吉")
-    browser.find_element(By.ID, "checkout-submit").click()
+    click_to_load(browser, browser.find_element(By.ID, "checkout-submit"))
     wait(browser, ec.text_to_be_present_in_element((By.ID, "item-status"), "已借出"))
     assert "乌力吉" in browser.find_element(By.ID, "history").text
-    browser.find_element(By.ID, "checkin-submit").click()
+    click_to_load(browser, browser.find_element(By.ID, "checkin-submit"))
     wait(browser, ec.text_to_be_present_in_element((By.ID, "item-status"), "在用"))
 
     browser.get(server + "/equipment?team=CF-E2E-02")

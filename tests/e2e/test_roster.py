@@ -9,7 +9,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from tests.e2e.conftest import PASSWORD
-from tests.e2e.test_browser import wait
+from tests.e2e.test_browser import click_to_load, wait
 from tests.factories import id_number
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +21,7 @@ def log_in(browser, server: str, username: str) -> None:
     browser.get(server + "/login")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "login-submit").click()
+    click_to_load(browser, browser.find_element(By.ID, "login-submit"))
     wait(browser, ec.url_to_be(server + "/"))
 
 
@@ -38,10 +38,10 @@ def test_import_file_and_approve(server, browser, tmp_path) -> None:
     log_in(browser, server, "bater")
     browser.get(server + "/teams/CF-E2E-01/import")
     browser.find_element(By.ID, "roster-file").send_keys(str(roster))
-    browser.find_element(By.ID, "check-file").click()
+    click_to_load(browser, browser.find_element(By.ID, "check-file"))
     summary = wait(browser, ec.presence_of_element_located((By.ID, "report-summary"))).text
     assert "共 6 行，6 行有效，0 个问题" in summary
-    browser.find_element(By.ID, "import-all").click()
+    click_to_load(browser, browser.find_element(By.ID, "import-all"))
     wait(browser, ec.presence_of_element_located((By.ID, "roster-table")))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#roster-table tbody tr")) == 6
     assert "3 / 6" in browser.find_element(By.ID, "certified-ratio").text
@@ -53,17 +53,16 @@ def test_import_file_and_approve(server, browser, tmp_path) -> None:
     Select(browser.find_element(By.ID, "deputy_1")).select_by_visible_text("其其格")
     Select(browser.find_element(By.ID, "deputy_2")).select_by_visible_text("王建国")
     browser.find_element(By.ID, "filing-reason").send_keys("队伍组建，报备队长和副队长")
-    browser.find_element(By.CSS_SELECTOR, "#filing-form button[type=submit]").click()
+    click_to_load(browser, browser.find_element(By.CSS_SELECTOR, "#filing-form button[type=submit]"))
     wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, 'tr.filing[data-status="pending"]')))
 
-    browser.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    click_to_load(browser, browser.find_element(By.CSS_SELECTOR, "form.logout button"))
     wait(browser, ec.url_contains("/login"))
     log_in(browser, server, "chifeng")
     browser.get(server + "/filings")
     card = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "article.filing-card")))
     assert "队伍组建，报备队长和副队长" in card.text
-    card.find_element(By.CSS_SELECTOR, 'button[value="approve"]').click()
-    wait(browser, ec.staleness_of(card))  # the form was posted and the inbox reloaded
+    click_to_load(browser, card.find_element(By.CSS_SELECTOR, 'button[value="approve"]'))
     assert "队伍组建，报备队长和副队长" not in browser.find_element(By.TAG_NAME, "main").text  # no longer pending
     browser.get(server + "/teams/CF-E2E-01")
     leadership = wait(browser, ec.presence_of_element_located((By.ID, "leadership"))).text

@@ -76,3 +76,15 @@ async def test_scrap_request_from_the_item_page_and_the_aed_registry_page(client
     await client.post("/api/v1/aeds", json=aed("AED-WD-009", *WUDAN), headers=bearer(admin))
     registry = await client.get("/equipment/aeds?problems=true")
     assert registry.status_code == 200 and "AED-WD-009" in registry.text and "check overdue" in registry.text
+
+
+async def test_inventory_by_league(client, make_user) -> None:
+    await make_team("CF-WNT-01")
+    await make_team("BT-DH-01", unit="150202")
+    _, admin = await make_user("admin")
+    await register(client, admin, "CF-R-1", "radio")
+    await register(client, admin, "BT-R-1", "radio", team="BT-DH-01")
+    await sign_in(client, make_user, "region_coordinator", unit="150000")
+    chifeng = await client.get("/equipment?league=150400")
+    assert "CF-R-1" in chifeng.text and "BT-R-1" not in chifeng.text
+    assert "BT-R-1" in (await client.get("/equipment")).text

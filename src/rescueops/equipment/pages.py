@@ -19,6 +19,8 @@ from rescueops.equipment.schemas import CheckinIn, CheckoutIn, InspectionIn, Own
 from rescueops.equipment.tables import ItemStatus
 from rescueops.errors import DomainError
 from rescueops.members import service as members
+from rescueops.orgs import service as orgs
+from rescueops.orgs.tables import OrgKind
 from rescueops.web.i18n import gettext as _
 from rescueops.web.i18n import pick
 from rescueops.web.pages import page, problem, submit
@@ -99,16 +101,17 @@ class EquipmentPages(Controller):
     @get("/equipment")
     async def inventory(
         self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        league: FromQuery[str | None] = None, status: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
     ) -> Template:
         items, total = await service.list_items(
-            request.user, PageParams(limit=200), team=team or None, depot=(depot or None) if not team else None,
+            request.user, PageParams(limit=200), team=team or None, depot=(depot or None) if not team else None, under_code=league or None,
             status=ItemStatus(status) if status in ItemStatus.__members__ else None, q=q or None,
         )
         kits = await service.team_kits(request.user, team) if team else []
         stock = await service.balances(request.user, OwnerIn(team_code=team or None, depot_code=None if team else depot)) if (team or depot) else []
         return page(request, "equipment/inventory.html", nav="equipment", items=items, total=total, kits=kits, stock=stock,
-                    filters={"team": team or "", "depot": depot or "", "status": status or "", "q": q or ""},
+                    filters={"team": team or "", "depot": depot or "", "league": league or "", "status": status or "", "q": q or ""},
+                    leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
                     status_labels=status_labels(), pick=pick)
 
     @post("/equipment/import", status_code=200)
