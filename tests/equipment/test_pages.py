@@ -88,3 +88,38 @@ async def test_inventory_by_league(client, make_user) -> None:
     chifeng = await client.get("/equipment?league=150400")
     assert "CF-R-1" in chifeng.text and "BT-R-1" not in chifeng.text
     assert "BT-R-1" in (await client.get("/equipment")).text
+
+
+async def test_transfer_and_scrap_through_the_pages(client, make_user) -> None:
+    from rescueops.equipment.tables import Item, ScrapRequest, TransferRequest
+    from tests.conftest import bearer
+    from tests.equipment.test_stock import depot
+
+    await make_team()
+    _, admin = await make_user("admin")
+    store = await depot(client, admin)
+    await client.post("/api/v1/equipment/stock/movements", json={"depot_code": store, "type_code": "blanket", "kind": "receive", "quantity": 10},
+                      headers=bearer(admin))
+    await register(client, admin, "CF-R-9", "radio")
+    await client.post("/api/v1/equipment/items/CF-R-9/scrap", json={"reason": "损坏"}, headers=bearer(admin))
+    await sign_in(client, make_user, "captain", team="CF-WNT-01")
+    page = await client.get("/equipment/transfers")
+    asked = await client.post("/equipment/transfers", data={"_csrf_token": csrf_from(page.text), "source_depot": store,
+                              "destination_team": "CF-WNT-01", "type_code": "blanket", "quantity": "4", "reason": "安置点"}, follow_redirects=False)
+    assert asked.status_code in (302, 303) and await TransferRequest.count() == 1
+    client.cookies.clear()
+    await sign_in(client, make_user, "county_officer", unit="150426")
+    officer_page = await client.get("/equipment/transfers")
+    assert "CF-R-9" in officer_page.text  # the scrap request waits for the supervising branch
+    decided = await client.post(f"/equipment/scrap-requests/{(await ScrapRequest.select(ScrapRequest.id).first())['id']}",
+                                data={"_csrf_token": csrf_from(officer_page.text), "decision": "approve"}, follow_redirects=False)
+    assert decided.status_code in (302, 303) and (await Item.select(Item.status).where(Item.asset_tag == "CF-R-9").first())["status"] == "scrapped"
+    client.cookies.clear()
+    await sign_in(client, make_user, "logistics", unit=store)
+    keeper = await client.get("/equipment/transfers")
+    assert 'value="approve"' in keeper.text
+    tid = (await TransferRequest.select(TransferRequest.id).first())["id"]
+    for action in ("approve", "dispatch"):
+        step = await client.post(f"/equipment/transfers/{tid}", data={"_csrf_token": csrf_from(keeper.text), "action": action}, follow_redirects=False)
+        assert step.status_code in (302, 303)
+    assert (await TransferRequest.select(TransferRequest.status).first())["status"] == "dispatched"

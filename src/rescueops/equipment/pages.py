@@ -15,7 +15,18 @@ from rescueops.accounts.access import can
 from rescueops.accounts.auth import signed_in
 from rescueops.db.pagination import PageParams
 from rescueops.equipment import labels, service
-from rescueops.equipment.schemas import CheckinIn, CheckoutIn, InspectionIn, OwnerIn, RepairIn, ScrapIn
+from rescueops.equipment.schemas import (
+    CheckinIn,
+    CheckoutIn,
+    InspectionIn,
+    OwnerIn,
+    RepairIn,
+    ScrapDecisionIn,
+    ScrapIn,
+    StockLine,
+    TransferRequestIn,
+    TransferStepIn,
+)
 from rescueops.equipment.tables import ItemStatus
 from rescueops.errors import DomainError
 from rescueops.members import service as members
@@ -64,6 +75,28 @@ class ScrapForm:
 
 
 @dataclass
+class StepForm:
+    action: str = ""
+    note: str = ""
+
+
+@dataclass
+class ScrapDecisionForm:
+    decision: str = ""
+    reason: str = ""
+
+
+@dataclass
+class TransferForm:
+    source_depot: str = ""
+    destination_team: str = ""
+    type_code: str = ""
+    quantity: str = ""
+    asset_tags: str = ""
+    reason: str = ""
+
+
+@dataclass
 class ImportForm:
     file: UploadFile
     mode: str = "check"  # "check" writes nothing; "commit" registers every row or none
@@ -92,6 +125,21 @@ async def item_page(request: Request, asset_tag: str, *, error: str | None = Non
 async def _act(request: Request, asset_tag: str, action) -> Template | Redirect:
     return await submit(action, done=f"/equipment/items/{asset_tag}",
                         again=lambda message, status: item_page(request, asset_tag, error=message, status_code=status))
+
+
+async def transfers_page(request: Request, error: str | None = None, status_code: int = 200) -> Template:
+    """Transfer requests the caller sends or receives, with the step each side may take, and scrapping to decide."""
+    transfers = await service.list_transfers(request.user)
+    steps = {}
+    for t in transfers:
+        side = {"requested": ("source", ["approve", "reject"]), "approved": ("source", ["dispatch"]),
+                "dispatched": ("destination", ["receive"])}.get(t.status)
+        if side:
+            owner = t.source if side[0] == "source" else t.destination
+            path = await service.owner_path(owner)
+            steps[t.id] = side[1] if can(request.user, "equipment.manage", path) else []
+    return page(request, "equipment/transfers.html", status_code=status_code, nav="equipment", transfers=transfers, steps=steps,
+                scraps=await service.pending_scraps(request.user), types=await service.list_types(), error=error)
 
 
 class EquipmentPages(Controller):
@@ -174,6 +222,31 @@ class EquipmentPages(Controller):
     async def aeds(self, request: Request, problems: FromQuery[bool] = False) -> Template:
         return page(request, "equipment/aeds.html", nav="equipment", aeds=await service.list_aeds(request.user, problems_only=problems),
                     problems=problems)
+
+    @get("/equipment/transfers")
+    async def transfers(self, request: Request) -> Template:
+        return await transfers_page(request)
+
+    @post("/equipment/transfers")
+    async def request_transfer(self, request: Request, data: URLEncodedBody[TransferForm]) -> Template | Redirect:
+        lines = [StockLine(type=data.type_code, quantity=int(data.quantity))] if data.type_code and data.quantity.isdigit() else []
+        tags = [t.strip().upper() for t in data.asset_tags.replace("，", ",").split(",") if t.strip()]
+        return await submit(
+            lambda: service.request_transfer(request.user, TransferRequestIn(
+                source=OwnerIn(depot_code=data.source_depot), destination=OwnerIn(team_code=data.destination_team),
+                stock_lines=lines, asset_tags=tags, reason=data.reason)),
+            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
+
+    @post("/equipment/transfers/{transfer_id:int}")
+    async def transfer_step(self, request: Request, transfer_id: FromPath[int], data: URLEncodedBody[StepForm]) -> Template | Redirect:
+        return await submit(lambda: service.advance_transfer(request.user, transfer_id, TransferStepIn(action=data.action, note=data.note)),
+                            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
+
+    @post("/equipment/scrap-requests/{request_id:int}")
+    async def scrap_decision(self, request: Request, request_id: FromPath[int], data: URLEncodedBody[ScrapDecisionForm]) -> Template | Redirect:
+        return await submit(
+            lambda: service.decide_scrap(request.user, request_id, ScrapDecisionIn(approve=data.decision == "approve", reason=data.reason)),
+            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
 
     @get("/equipment/due")
     async def due(self, request: Request) -> Template:

@@ -980,3 +980,15 @@ async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, 
         for item in valid:
             await register_item(principal, item)
     return report.model_copy(update={"committed": len(valid)})
+
+
+async def pending_scraps(principal: Principal) -> list[ScrapOut]:
+    """Scrapping requests waiting for a decision the caller may take."""
+    rows = await ScrapRequest.select(ScrapRequest.id, ScrapRequest.item.owner_path.as_alias("owner_path")).where(
+        ScrapRequest.status == ScrapStatus.pending.value).order_by(ScrapRequest.id)
+    return [await _scrap_out(row["id"]) for row in rows if can(principal, "equipment.scrap", row["owner_path"])]
+
+
+async def owner_path(owner: OwnerOut) -> str:
+    """The org path of a team or depot named in an OwnerOut (for the pages' permission checks)."""
+    return (await _owner(OwnerIn(team_code=owner.code) if owner.kind == "team" else OwnerIn(depot_code=owner.code))).path
