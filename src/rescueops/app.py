@@ -26,6 +26,7 @@ from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
 from rescueops.equipment.pages import EquipmentPages, PublicAedPages
 from rescueops.equipment.routes import AedController, EquipmentController, public_aeds
+from rescueops.events.routes import EventController
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             HoursController,
             EquipmentController,
             AedController,
+            EventController,
             public_aeds,
             AccountPages,
             OrgPages,

@@ -17,12 +17,12 @@ def aed(code: str, lat: float, lon: float, **extra) -> dict:
 async def test_registry_usability_and_overdue_checks(client, make_user) -> None:
     _, logistics = await make_user("logistics", unit="150426")
     created = await client.post("/api/v1/aeds", json=aed("AED-WD-001", *WUDAN), headers=bearer(logistics))
-    assert created.status_code == 201 and created.json()["usable"] is False and created.json()["problems"] == ["check overdue"]
+    assert created.status_code == 201 and created.json()["usable"] is False and created.json()["problems"] == ["check_overdue"]
     checked = await client.post("/api/v1/aeds/AED-WD-001/checks", json={"working": True}, headers=bearer(logistics))
     assert checked.status_code == 201 and checked.json()["usable"] is True
     assert checked.json()["check_due_on"] == (date.today() + timedelta(days=30)).isoformat()
     expired = await client.post("/api/v1/aeds", json=aed("AED-WD-002", 42.95, 119.02, pads_expire_on="2024-01-01"), headers=bearer(logistics))
-    assert "pads expired or unknown" in expired.json()["problems"]
+    assert expired.json()["problems"] == ["pads_expired", "check_overdue"]
     problems = (await client.get("/api/v1/aeds?problems=true", headers=bearer(logistics))).json()
     assert [a["code"] for a in problems] == ["AED-WD-002"]
     duplicate = await client.post("/api/v1/aeds", json=aed("AED-WD-001", *WUDAN), headers=bearer(logistics))

@@ -75,7 +75,7 @@ async def test_scrap_request_from_the_item_page_and_the_aed_registry_page(client
 
     await client.post("/api/v1/aeds", json=aed("AED-WD-009", *WUDAN), headers=bearer(admin))
     registry = await client.get("/equipment/aeds?problems=true")
-    assert registry.status_code == 200 and "AED-WD-009" in registry.text and "check overdue" in registry.text
+    assert registry.status_code == 200 and "AED-WD-009" in registry.text and "巡检逾期" in registry.text
 
 
 async def test_inventory_by_league(client, make_user) -> None:
@@ -123,3 +123,30 @@ async def test_transfer_and_scrap_through_the_pages(client, make_user) -> None:
         step = await client.post(f"/equipment/transfers/{tid}", data={"_csrf_token": csrf_from(keeper.text), "action": action}, follow_redirects=False)
         assert step.status_code in (302, 303)
     assert (await TransferRequest.select(TransferRequest.status).first())["status"] == "dispatched"
+
+
+async def test_registering_and_checking_an_aed_on_the_registry_page(client, make_user) -> None:
+    from rescueops.equipment.tables import Aed
+
+    await sign_in(client, make_user, "logistics", unit="150426")
+    page = await client.get("/equipment/aeds")
+    assert page.status_code == 200 and 'id="aed-form"' in page.text
+    form = {"_csrf_token": csrf_from(page.text), "code": "AED-WD-101", "unit_code": "150426", "place_name": "乌丹镇文化广场",
+            "address": "乌丹镇全宁街", "lat": "北纬42度", "lon": "119.01", "responsible_org": "乌丹镇人民政府", "contact_phone": "13947600001",
+            "pads_expire_on": "2030-01-01", "battery_expires_on": "2030-06-01", "check_interval_days": "30"}
+    refused = await client.post("/equipment/aeds", data=form)
+    assert refused.status_code == 422 and "lat" in refused.text and 'value="乌丹镇文化广场"' in refused.text  # what was typed stays
+    assert await Aed.count() == 0
+    added = await client.post("/equipment/aeds", data={**form, "lat": "42.94"}, follow_redirects=False)
+    assert added.status_code in (302, 303), added.text
+    registry = await client.get("/equipment/aeds")
+    assert "乌丹镇文化广场" in registry.text and "巡检逾期" in registry.text
+    checked = await client.post("/equipment/aeds/AED-WD-101/checks", data={"_csrf_token": csrf_from(registry.text), "checked_on": "2026-01-05",
+                                                                         "working": "yes", "pads_expire_on": "2031-01-01"},
+                                follow_redirects=False)
+    assert checked.status_code in (302, 303), checked.text
+    row = await Aed.select(Aed.last_checked_on, Aed.pads_expire_on, Aed.in_service).first()
+    assert (row["last_checked_on"].isoformat(), row["pads_expire_on"].isoformat(), row["in_service"]) == ("2026-01-05", "2031-01-01", True)
+    broken = await client.post("/equipment/aeds/AED-WD-101/checks", data={"_csrf_token": csrf_from(registry.text)}, follow_redirects=False)
+    assert broken.status_code in (302, 303)  # no "working" ticked: the device is out of service, and today is the check date
+    assert "已停用" in (await client.get("/equipment/aeds")).text

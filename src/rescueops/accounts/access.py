@@ -17,8 +17,8 @@ from rescueops.errors import NotFound, PermissionDenied
 _EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view"}
 # Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
 _ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage"}
-# Supervising teams: registering them, their status, and deciding leadership filings.
-_SUPERVISION = {"teams.manage", "filings.decide", "equipment.scrap"}
+# Supervising teams: registering them, their status, deciding leadership filings, and following events.
+_SUPERVISION = {"teams.manage", "filings.decide", "equipment.scrap", "events.view"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
@@ -30,7 +30,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.region_coordinator: frozenset(
         _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
     ),
-    Role.hub_coordinator: frozenset(_EVERYONE | {"users.view"}),
+    Role.hub_coordinator: frozenset(_EVERYONE | {"users.view", "events.view"}),
     Role.league_supervisor: frozenset(
         _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "users.view", "users.manage", "audit.view"}
     ),

@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "rescueops.members.piccolo_app",
         "rescueops.equipment.piccolo_app",
         "rescueops.jobs.piccolo_app",
+        "rescueops.events.piccolo_app",
     ]
 )

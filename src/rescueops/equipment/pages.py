@@ -11,11 +11,14 @@ from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
-from rescueops.accounts.access import can
+from rescueops.accounts.access import can, can_anywhere
 from rescueops.accounts.auth import signed_in
 from rescueops.db.pagination import PageParams
 from rescueops.equipment import labels, service
 from rescueops.equipment.schemas import (
+    AedCheckIn,
+    AedIn,
+    AedProblem,
     CheckinIn,
     CheckoutIn,
     InspectionIn,
@@ -42,6 +45,50 @@ def status_labels() -> dict[str, str]:
         ItemStatus.in_service: _("in service"), ItemStatus.checked_out: _("checked out"), ItemStatus.in_maintenance: _("in maintenance"),
         ItemStatus.lent: _("lent"), ItemStatus.lost: _("lost"), ItemStatus.scrapped: _("scrapped"), ItemStatus.in_transit: _("in transit"),
     }
+
+
+def aed_problem_labels() -> dict[str, str]:
+    return {
+        AedProblem.out_of_service: _("out of service"), AedProblem.pads_expired: _("pads expired or unknown"),
+        AedProblem.battery_expired: _("battery expired or unknown"), AedProblem.check_overdue: _("check overdue"),
+    }
+
+
+def transfer_status_labels() -> dict[str, str]:
+    return {"requested": _("requested"), "approved": _("approved"), "rejected": _("rejected"), "dispatched": _("dispatched"),
+            "received": _("received")}
+
+
+@dataclass
+class AedForm:
+    code: str = ""
+    unit_code: str = ""
+    place_name: str = ""
+    address: str = ""
+    lat: str = ""
+    lon: str = ""
+    responsible_org: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    opening_hours: str = "全天"
+    model: str = ""
+    pads_expire_on: str = ""
+    battery_expires_on: str = ""
+    check_interval_days: str = "30"
+
+
+@dataclass
+class AedCheckForm:
+    checked_on: str = ""
+    working: str = ""  # "yes" when the self-test passed and the device is in place
+    pads_expire_on: str = ""
+    battery_expires_on: str = ""
+    note: str = ""
+
+
+def _filled(form: object) -> dict[str, str]:
+    """A form's fields without the empty ones, so the schema's defaults and None apply."""
+    return {name: value.strip() for name, value in vars(form).items() if value.strip()}
 
 
 @dataclass
@@ -139,7 +186,16 @@ async def transfers_page(request: Request, error: str | None = None, status_code
             path = await service.owner_path(owner)
             steps[t.id] = side[1] if can(request.user, "equipment.manage", path) else []
     return page(request, "equipment/transfers.html", status_code=status_code, nav="equipment", transfers=transfers, steps=steps,
-                scraps=await service.pending_scraps(request.user), types=await service.list_types(), error=error)
+                scraps=await service.pending_scraps(request.user), types=await service.list_types(), error=error,
+                status_labels=transfer_status_labels())
+
+
+async def aeds_page(request: Request, error: str | None = None, status_code: int = 200, *, problems: bool = False,
+                    form: AedForm | None = None) -> Template:
+    aeds = await service.list_aeds(request.user, problems_only=problems)
+    return page(request, "equipment/aeds.html", status_code=status_code, nav="equipment", aeds=aeds, problems=problems, error=error,
+                can_register=can_anywhere(request.user, "equipment.manage"), problem_labels=aed_problem_labels(), form=form or AedForm(),
+                today=date.today().isoformat())
 
 
 class EquipmentPages(Controller):
@@ -220,8 +276,17 @@ class EquipmentPages(Controller):
 
     @get("/equipment/aeds")
     async def aeds(self, request: Request, problems: FromQuery[bool] = False) -> Template:
-        return page(request, "equipment/aeds.html", nav="equipment", aeds=await service.list_aeds(request.user, problems_only=problems),
-                    problems=problems)
+        return await aeds_page(request, problems=problems)
+
+    @post("/equipment/aeds")
+    async def register_aed(self, request: Request, data: URLEncodedBody[AedForm]) -> Template | Redirect:
+        return await submit(lambda: service.register_aed(request.user, AedIn(**_filled(data))), done="/equipment/aeds",
+                            again=lambda message, status: aeds_page(request, message, status, form=data))
+
+    @post("/equipment/aeds/{code:str}/checks")
+    async def check_aed(self, request: Request, code: FromPath[str], data: URLEncodedBody[AedCheckForm]) -> Template | Redirect:
+        return await submit(lambda: service.record_aed_check(request.user, code, AedCheckIn(**{**_filled(data), "working": data.working == "yes"})),
+                            done="/equipment/aeds", again=lambda message, status: aeds_page(request, message, status))
 
     @get("/equipment/transfers")
     async def transfers(self, request: Request) -> Template:

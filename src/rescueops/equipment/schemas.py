@@ -2,10 +2,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from rescueops.equipment.tables import CheckoutKind, FundingSource, ItemStatus, MovementKind, ReturnCondition, Tracking
+from rescueops.equipment.tables import (
+    CheckoutKind,
+    FundingSource,
+    ItemStatus,
+    MovementKind,
+    ReturnCondition,
+    Tracking,
+    TransferStatus,
+)
+from rescueops.events.schemas import EventPayload
 
 ASSET_TAG = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 
@@ -273,6 +283,15 @@ class AedCheckIn(BaseModel):
         return self
 
 
+class AedProblem(str, Enum):
+    """Why an AED is not usable ("能用管用" fails); pages show these in the reader's language."""
+
+    out_of_service = "out_of_service"
+    pads_expired = "pads_expired"  # or never recorded
+    battery_expired = "battery_expired"  # or never recorded
+    check_overdue = "check_overdue"  # or never checked
+
+
 class AedOut(BaseModel):
     code: str
     unit_code: str
@@ -290,7 +309,7 @@ class AedOut(BaseModel):
     last_checked_on: date | None
     check_due_on: date | None
     usable: bool
-    problems: list[str]
+    problems: list[AedProblem]
 
 
 class PublicAed(BaseModel):
@@ -343,6 +362,22 @@ class TransferRequestOut(BaseModel):
     reason: str
     status: str
     history: list[dict]
+
+
+class TransferEvent(EventPayload):
+    """A transfer request took a step; the depots' and hubs' coordinators follow these."""
+
+    event_types = tuple(f"equipment_transfer.{status.value}" for status in TransferStatus)
+
+    transfer_id: int
+    status: TransferStatus
+    source: OwnerOut
+    destination: OwnerOut
+    stock_lines: list[StockLine]
+    asset_tags: list[str]
+    reason: str
+    note: str = ""
+    by: str
 
 
 class MovementIn(OwnerIn):

@@ -31,6 +31,7 @@ from rescueops.equipment.schemas import (
     AedCheckIn,
     AedIn,
     AedOut,
+    AedProblem,
     BalanceOut,
     CheckinIn,
     CheckoutIn,
@@ -53,6 +54,7 @@ from rescueops.equipment.schemas import (
     ScrapDecisionIn,
     ScrapIn,
     ScrapOut,
+    TransferEvent,
     TransferIn,
     TransferRequestIn,
     TransferRequestOut,
@@ -80,6 +82,7 @@ from rescueops.equipment.tables import (
     TransferStatus,
 )
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
+from rescueops.events import service as events
 from rescueops.members import service as members
 from rescueops.members.identity import valid_phone
 from rescueops.members.schemas import ImportReport, ImportRowError
@@ -700,13 +703,13 @@ def _aed_problems(row: dict[str, Any], on: date) -> tuple[date | None, list[str]
     due = row["last_checked_on"] + timedelta(days=row["check_interval_days"]) if row["last_checked_on"] else None
     problems = []
     if not row["in_service"]:
-        problems.append("out of service")
+        problems.append(AedProblem.out_of_service)
     if row["pads_expire_on"] is None or row["pads_expire_on"] < on:
-        problems.append("pads expired or unknown")
+        problems.append(AedProblem.pads_expired)
     if row["battery_expires_on"] is None or row["battery_expires_on"] < on:
-        problems.append("battery expired or unknown")
+        problems.append(AedProblem.battery_expired)
     if due is None or due < on:
-        problems.append("check overdue")
+        problems.append(AedProblem.check_overdue)
     return due, problems
 
 
@@ -833,6 +836,15 @@ def _transfer_out(row: dict[str, Any]) -> TransferRequestOut:
                               status=row["status"], history=_json(row["history"]))
 
 
+async def _emit_transfer(principal: Principal, transfer_id: int, status: TransferStatus, source: Owner, destination: Owner,
+                         stock_lines: list[Any], asset_tags: list[str], reason: str, *, note: str, at: Owner | None = None) -> None:
+    """Tell the coordinators of a step, from the side that took it (the requester's by default)."""
+    payload = TransferEvent(transfer_id=transfer_id, status=status, source=source.out, destination=destination.out,
+                            stock_lines=stock_lines, asset_tags=asset_tags, reason=reason, note=note, by=principal.display_name)
+    await events.emit(principal, f"equipment_transfer.{status.value}", payload, org_path=(at or destination).path,
+                      aggregate_id=str(transfer_id))
+
+
 async def request_transfer(principal: Principal, data: TransferRequestIn) -> TransferRequestOut:
     """The receiving side asks; nothing moves until the source approves and dispatches."""
     source, destination = await _owner(data.source), await _owner(data.destination)
@@ -860,6 +872,8 @@ async def request_transfer(principal: Principal, data: TransferRequestIn) -> Tra
         )).returning(TransferRequest.id)
         await accounts.record_audit(principal, "equipment.transfer.requested", "transfer", str(rows[0]["id"]), destination.path,
                                     data.model_dump(mode="json"))
+        await _emit_transfer(principal, rows[0]["id"], TransferStatus.requested, source, destination, data.stock_lines, data.asset_tags,
+                             data.reason, note="")
     return _transfer_out(await _transfer_row(rows[0]["id"]))
 
 
@@ -902,6 +916,8 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
                                    Item.owner_path: destination.path, Item.container: None}).where(Item.asset_tag.is_in(tags))
         await accounts.record_audit(principal, f"equipment.transfer.{new_status.value}", "transfer", str(transfer_id), side.path,
                                     {"note": step.note})
+        await _emit_transfer(principal, transfer_id, new_status, source, destination, _json(row["stock_lines"]), tags, row["reason"],
+                             note=step.note, at=side)
     return _transfer_out(await _transfer_row(transfer_id))
 
 

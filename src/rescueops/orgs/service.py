@@ -32,6 +32,7 @@ from rescueops.orgs.schemas import (
 from rescueops.orgs.tables import (
     CooperationZone,
     CooperationZoneMember,
+    CoverageRole,
     Hub,
     HubCoverage,
     OrgKind,
@@ -257,6 +258,24 @@ async def hub_paths() -> dict[str, tuple[str, ...]]:
     for row in rows:
         paths[row["hub_code"]] = (*paths.get(row["hub_code"], ()), row["path"])
     return paths
+
+
+ALL_REGIONS = "all"
+
+
+async def region_of(path: str) -> str:
+    """The hub region a place belongs to, for routing its events; "all" when no single hub answers for it.
+
+    Coverage overlaps (Hinggan has two secondary hubs) and splits leagues (a Xilingol-wide event
+    lies in two halves), so only one covering hub, or one primary among several, names a region.
+    """
+    rows = await HubCoverage.select(HubCoverage.hub.code.as_alias("hub"), HubCoverage.role, HubCoverage.unit.path.as_alias("path"))
+    covering = {(row["hub"], row["role"]) for row in rows if path.startswith(row["path"])}
+    hubs = {hub for hub, _ in covering}
+    primary = {hub for hub, role in covering if role == CoverageRole.primary.value}
+    if len(hubs) == 1:
+        return hubs.pop()
+    return primary.pop() if len(primary) == 1 else ALL_REGIONS
 
 
 async def hubs_covering(unit: OrgUnitOut) -> list[tuple[HubOut, CoverageOut]]:
