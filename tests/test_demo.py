@@ -33,3 +33,20 @@ async def test_demo_team_was_built_through_the_workflow(db) -> None:
     assert {"teams.filing.file", "teams.filing.approved", "teams.team.status", "members.membership.join"} <= actions
     member = await service.load_principal(await service.find_user_id("member"))
     assert await members.person_of_user(member.user_id) is not None
+
+
+async def test_demo_equipment_shows_what_logistics_staff_work_with(db) -> None:
+    from rescueops.equipment import service as equipment
+    from rescueops.events.tables import OutboxEvent
+
+    await demo.load_demo(get_settings())
+    hub = await service.load_principal(await service.find_user_id("hub-east"))
+    depots = {d.code: d for d in await equipment.list_depots(hub)}
+    assert {b.type_code: b.quantity for b in depots["150400-D01"].stock} == {"tent_12m2": 120, "blanket": 800, "family_kit": 300}
+    assert [(e.type_code, e.in_service) for e in depots["150400-D01"].equipment] == [("generator", 3)]
+    captain = await service.load_principal(await service.find_user_id("captain"))
+    [kit] = await equipment.team_kits(captain, "CF-WNT-01")
+    assert kit.ready is False and [line.type_code for line in kit.lines if line.ready < line.needed] == ["radio"]
+    aeds = {a.code: a for a in await equipment.list_aeds(hub)}
+    assert aeds["AED-WNT-001"].usable and [p.value for p in aeds["AED-WNT-002"].problems] == ["pads_expired"]
+    assert await OutboxEvent.count().where(OutboxEvent.type == "equipment_transfer.requested") == 1

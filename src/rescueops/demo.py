@@ -1,4 +1,4 @@
-"""Demo data for a first `make run`: depots, one login per role, a team with its roster. Never in production mode."""
+"""Demo data for a first `make run`: depots, one login per role, a team with its roster and equipment. Never in production mode."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ from pathlib import Path
 from rescueops.accounts import service as accounts
 from rescueops.accounts.schemas import GrantIn, UserCreate
 from rescueops.accounts.tables import Role
+from rescueops.equipment import service as equipment
+from rescueops.equipment.schemas import (
+    AedCheckIn,
+    AedIn,
+    InspectionIn,
+    ItemIn,
+    KitIn,
+    MovementIn,
+    OwnerIn,
+    PackIn,
+    StockLine,
+    TransferRequestIn,
+)
 from rescueops.members import service as members
 from rescueops.members.identity import check_digit
 from rescueops.members.schemas import CertificateIn, JoinIn, PersonIn
@@ -82,6 +95,50 @@ async def _demo_team(user_ids: dict[str, int]) -> None:
     await members.link_account(captain, people[1], "member")
 
 
+# Depot stock (depot, type, quantity) and pre-positioned equipment (depot, type, asset tags).
+DEPOT_STOCK = [("150000-D01", "tent_12m2", 500), ("150000-D01", "blanket", 3000), ("150000-D01", "cot", 400),
+               ("150400-D01", "tent_12m2", 120), ("150400-D01", "blanket", 800), ("150400-D01", "family_kit", 300)]
+DEPOT_ITEMS = [("150000-D01", "water_purifier", ["NM-D01-WP-001", "NM-D01-WP-002"]),
+               ("150400-D01", "generator", ["CF-D01-GEN-001", "CF-D01-GEN-002", "CF-D01-GEN-003"])]
+# The team's rope rescue kit: one of its two radios is not registered yet, so the kit shows as not ready.
+KIT_ITEMS = [("static_rope", "CF-WNT-ROPE-001"), ("static_rope", "CF-WNT-ROPE-002"), ("harness", "CF-WNT-HAR-001"),
+             ("harness", "CF-WNT-HAR-002"), ("radio", "CF-WNT-R-001")]
+
+
+async def _demo_equipment(user_ids: dict[str, int]) -> None:
+    """Depot stock, the team's kit with an inspection, public AEDs, and a transfer request waiting for the depot."""
+    admin = await accounts.load_principal(user_ids["admin"])
+    captain = await accounts.load_principal(user_ids["captain"])
+    officer = await accounts.load_principal(user_ids["wengniute"])
+    for depot, type_code, quantity in DEPOT_STOCK:
+        await equipment.move_stock(admin, MovementIn(depot_code=depot, type_code=type_code, kind="receive", quantity=quantity,
+                                                     reference="2026 年度物资采购"))
+    for depot, type_code, tags in DEPOT_ITEMS:
+        for tag in tags:
+            await equipment.register_item(admin, ItemIn(depot_code=depot, asset_tag=tag, type_code=type_code, funding="fiscal",
+                                                        acquired_on=date(2025, 6, 1)))
+    for type_code, tag in KIT_ITEMS:
+        await equipment.register_item(captain, ItemIn(team_code=TEAM.code, asset_tag=tag, type_code=type_code, storage_location="队部装备间",
+                                                      funding="donation", acquired_on=date(2024, 5, 1)))
+    await equipment.register_kit(captain, KitIn(team_code=TEAM.code, asset_tag="CF-WNT-KIT-R01", template_code="rope_rescue_kit",
+                                                storage_location="队部装备间"))
+    await equipment.pack(captain, "CF-WNT-KIT-R01", PackIn(asset_tags=[tag for _, tag in KIT_ITEMS]))
+    rope = await equipment.get_item(captain, "CF-WNT-ROPE-001")
+    await equipment.record_inspection(captain, rope.asset_tag, InspectionIn(
+        results={point: True for point in rope.type.checklist}, note="季度检查"))
+    later = date.today() + timedelta(days=400)
+    for code, place, address, lat, lon, pads in (
+            ("AED-WNT-001", "乌丹镇人民广场", "翁牛特旗乌丹镇全宁街", 42.936, 119.017, later),
+            ("AED-WNT-002", "翁牛特旗汽车站", "翁牛特旗乌丹镇玉龙大街", 42.941, 119.003, date.today() - timedelta(days=20))):
+        await equipment.register_aed(officer, AedIn(code=code, unit_code="150426", place_name=place, address=address,
+                                                    lat=lat, lon=lon, responsible_org="翁牛特旗红十字会", contact_name="赵专干",
+                                                    contact_phone="13947600088", pads_expire_on=pads, battery_expires_on=later))
+        await equipment.record_aed_check(officer, code, AedCheckIn(working=True, note="月度巡检"))
+    await equipment.request_transfer(captain, TransferRequestIn(
+        source=OwnerIn(depot_code="150400-D01"), destination=OwnerIn(team_code=TEAM.code),
+        stock_lines=[StockLine(type="tent_12m2", quantity=20)], reason="汛期前置：乌丹镇安置点帐篷"))  # for the depot keeper to approve
+
+
 def logins_file(settings: Settings) -> Path:
     return settings.var_dir / "demo-logins.json"
 
@@ -107,6 +164,7 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
         user_ids[username] = user.id
         logins.append({"username": username, "password": password, "role": role.value, "scope": next(iter(scope.values()))})
     await _demo_team(user_ids)
+    await _demo_equipment(user_ids)
     await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -176,7 +176,7 @@ async def _act(request: Request, asset_tag: str, action) -> Template | Redirect:
 
 async def transfers_page(request: Request, error: str | None = None, status_code: int = 200) -> Template:
     """Transfer requests the caller sends or receives, with the step each side may take, and scrapping to decide."""
-    transfers = await service.list_transfers(request.user)
+    transfers, types = await service.list_transfers(request.user), await service.list_types()
     steps = {}
     for t in transfers:
         side = {"requested": ("source", ["approve", "reject"]), "approved": ("source", ["dispatch"]),
@@ -186,7 +186,8 @@ async def transfers_page(request: Request, error: str | None = None, status_code
             path = await service.owner_path(owner)
             steps[t.id] = side[1] if can(request.user, "equipment.manage", path) else []
     return page(request, "equipment/transfers.html", status_code=status_code, nav="equipment", transfers=transfers, steps=steps,
-                scraps=await service.pending_scraps(request.user), types=await service.list_types(), error=error,
+                scraps=await service.pending_scraps(request.user), types=types, type_names={t.code: t.name_zh for t in types}, error=error,
+                depots=await service.list_depots(request.user),
                 status_labels=transfer_status_labels())
 
 
@@ -273,6 +274,11 @@ class EquipmentPages(Controller):
     @post("/equipment/items/{asset_tag:str}/scrap")
     async def scrap(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[ScrapForm]) -> Template | Redirect:
         return await _act(request, asset_tag, lambda: service.request_scrap(request.user, asset_tag, ScrapIn(reason=data.reason)))
+
+    @get("/equipment/depots")
+    async def depots(self, request: Request) -> Template:
+        return page(request, "equipment/depots.html", nav="equipment", depots=await service.list_depots(request.user),
+                    hubs={hub.code: pick(hub.region_zh, hub.region_en) for hub in await orgs.list_hubs()})
 
     @get("/equipment/aeds")
     async def aeds(self, request: Request, problems: FromQuery[bool] = False) -> Template:

@@ -17,6 +17,7 @@ from rescueops.equipment.schemas import (
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    DepotOut,
     DueOut,
     InspectionIn,
     InspectionOut,
@@ -178,6 +179,10 @@ class EquipmentController(Controller):
           guards=[requires("equipment.manage")], status_code=200)
     async def step(self, request: Request, transfer_id: FromPath[int], data: JSONBody[TransferStepIn]) -> TransferRequestOut:
         return await service.advance_transfer(request.user, transfer_id, data)
+
+    @get("/depots", summary="Every reserve depot with its stock and pre-positioned equipment (depots serve all regions)")
+    async def depots(self, request: Request) -> list[DepotOut]:
+        return await service.list_depots(request.user)
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:

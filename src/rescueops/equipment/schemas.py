@@ -16,6 +16,7 @@ from rescueops.equipment.tables import (
     TransferStatus,
 )
 from rescueops.events.schemas import EventPayload
+from rescueops.orgs.schemas import UnitRef
 
 ASSET_TAG = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 
@@ -418,6 +419,25 @@ class BalanceOut(BaseModel):
     unit_zh: str
     owner: OwnerOut
     quantity: int
+
+
+class DepotEquipmentOut(BaseModel):
+    type_code: str
+    type_name_zh: str
+    in_service: int  # ready to send
+    total: int  # held, whatever the state (not counting scrapped or lost)
+
+
+class DepotOut(BaseModel):
+    """A reserve depot (物资储备库) as every hub sees it: where it is, its stock and its pre-positioned equipment."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    parent: UnitRef
+    region: str  # the hub region it lies in, or "all"
+    stock: list[BalanceOut]
+    equipment: list[DepotEquipmentOut]
 
 
 class MovementOut(BaseModel):

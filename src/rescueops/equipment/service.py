@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
-from rescueops.accounts.access import Principal, authorize, can, scopes_for
+from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
@@ -36,6 +36,8 @@ from rescueops.equipment.schemas import (
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    DepotEquipmentOut,
+    DepotOut,
     DueOut,
     InspectionIn,
     InspectionOut,
@@ -163,6 +165,19 @@ async def _owner(owner: OwnerIn) -> Owner:
     return Owner(None, depot["id"], depot["path"], OwnerOut(kind="depot", code=owner.depot_code, name_zh=depot["name_zh"]))
 
 
+def _may_view(principal: Principal, path: str, depot: int | None) -> bool:
+    """A team's equipment is seen within scope; a reserve depot serves every region, so whoever may view equipment sees it."""
+    return can(principal, "equipment.view", path) or (depot is not None and can_anywhere(principal, "equipment.view"))
+
+
+def _authorize(principal: Principal, action: str, path: str, depot: int | None = None) -> None:
+    """Allow ``action`` on equipment at ``path``; what the caller may not even see answers 404."""
+    visible = _may_view(principal, path, depot)
+    if action == "equipment.view" and visible:
+        return
+    authorize(principal, action, path, hide=not visible)
+
+
 def _owner_out(row: dict[str, Any]) -> OwnerOut:
     if row.get("team_code"):
         return OwnerOut(kind="team", code=row["team_code"], name_zh=row["team_name"])
@@ -206,7 +221,7 @@ async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
     kind = await _type(data.type_code, Tracking.item)
     owner = await _owner(data)
     if principal is not None:
-        authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+        _authorize(principal, "equipment.manage", owner.path, owner.depot)
     expires_on = data.expires_on
     if expires_on is None and data.acquired_on and kind["shelf_life_months"]:
         expires_on = add_months(data.acquired_on, kind["shelf_life_months"])
@@ -227,7 +242,7 @@ async def get_item(principal: Principal | None, asset_tag: str) -> ItemOut:
     if row is None:
         raise NotFound(f"No item with asset tag {asset_tag}.")
     if principal is not None:
-        authorize(principal, "equipment.view", row["owner_path"], hide=True)
+        _authorize(principal, "equipment.view", row["owner_path"], row["depot"])
     return (await _item_outs([row]))[0]
 
 
@@ -247,7 +262,10 @@ async def list_items(
         raise PermissionDenied("Your roles do not allow viewing equipment.")
     conditions = [within(Item.owner_path, scopes)]
     if team or depot:
-        conditions.append(_owner_filter(Item, await _owner(OwnerIn(team_code=team, depot_code=depot if not team else None))))
+        owner = await _owner(OwnerIn(team_code=team, depot_code=depot if not team else None))
+        if _may_view(principal, owner.path, owner.depot):
+            conditions = []
+        conditions.append(_owner_filter(Item, owner))
     if under_code:
         conditions.append(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
     if type_code:
@@ -297,7 +315,7 @@ async def move_stock(principal: Principal | None, data: MovementIn) -> BalanceOu
     kind = await _type(data.type_code, Tracking.stock)
     owner = await _owner(data)
     if principal is not None:
-        authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+        _authorize(principal, "equipment.manage", owner.path, owner.depot)
     delta = -data.quantity if data.kind in OUTGOING else data.quantity
     async with write_transaction():
         stock_id = await _stock_id(kind["id"], owner)
@@ -314,7 +332,7 @@ async def transfer_stock(principal: Principal | None, data: TransferIn) -> list[
     if source.path == destination.path:
         raise field_error("destination", "the destination is the source")
     if principal is not None:
-        authorize(principal, "equipment.manage", source.path, hide=not can(principal, "equipment.view", source.path))
+        _authorize(principal, "equipment.manage", source.path, source.depot)
     async with write_transaction():
         source_id = await _stock_id(kind["id"], source)
         destination_id = await _stock_id(kind["id"], destination)
@@ -330,7 +348,7 @@ async def transfer_stock(principal: Principal | None, data: TransferIn) -> list[
 
 async def balances(principal: Principal, owner_in: OwnerIn) -> list[BalanceOut]:
     owner = await _owner(owner_in)
-    authorize(principal, "equipment.view", owner.path, hide=True)
+    _authorize(principal, "equipment.view", owner.path, owner.depot)
     rows = await Stock.select(
         Stock.quantity, Stock.type.code.as_alias("type_code"), Stock.type.name_zh.as_alias("type_name_zh"),
         Stock.type.unit_zh.as_alias("unit_zh"),
@@ -340,7 +358,7 @@ async def balances(principal: Principal, owner_in: OwnerIn) -> list[BalanceOut]:
 
 async def ledger(principal: Principal, owner_in: OwnerIn, type_code: str | None = None, limit: int = 200) -> list[MovementOut]:
     owner = await _owner(owner_in)
-    authorize(principal, "equipment.view", owner.path, hide=True)
+    _authorize(principal, "equipment.view", owner.path, owner.depot)
     query = Movement.select(
         Movement.all_columns(), Movement.stock.type.code.as_alias("type_code"),
     ).where((Movement.stock.team == owner.team) if owner.team is not None else (Movement.stock.depot == owner.depot))
@@ -367,11 +385,12 @@ def _checkout_out(row: dict[str, Any]) -> CheckoutOut:
 
 
 async def _item_row(principal: Principal | None, asset_tag: str, action: str) -> dict[str, Any]:
-    row = await Item.select(Item.id, Item.status, Item.owner_path, Item.expires_on, Item.team).where(Item.asset_tag == asset_tag).first()
+    row = await Item.select(Item.id, Item.status, Item.owner_path, Item.expires_on, Item.team, Item.depot).where(
+        Item.asset_tag == asset_tag).first()
     if row is None:
         raise NotFound(f"No item with asset tag {asset_tag}.")
     if principal is not None:
-        authorize(principal, action, row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+        _authorize(principal, action, row["owner_path"], row["depot"])
     return row
 
 
@@ -549,10 +568,11 @@ async def _scrap_out(request_id: int) -> ScrapOut:
 
 async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisionIn) -> ScrapOut:
     row = await ScrapRequest.select(ScrapRequest.all_columns(), ScrapRequest.item.owner_path.as_alias("owner_path"),
-                                    ScrapRequest.item.asset_tag.as_alias("asset_tag")).where(ScrapRequest.id == request_id).first()
+                                    ScrapRequest.item.depot.as_alias("depot"), ScrapRequest.item.asset_tag.as_alias("asset_tag")).where(
+        ScrapRequest.id == request_id).first()
     if row is None:
         raise NotFound(f"No scrapping request #{request_id}.")
-    authorize(principal, "equipment.scrap", row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+    _authorize(principal, "equipment.scrap", row["owner_path"], row["depot"])
     if row["requested_by"] == principal.user_id:
         raise PermissionDenied("You asked for this yourself; the supervising branch decides it.", code="own_request")
     if not data.approve and len(data.reason.strip()) < 2:
@@ -607,7 +627,7 @@ async def _kit_row(principal: Principal, asset_tag: str, action: str) -> dict[st
     row = await Item.select(Item.id, Item.owner_path, Item.kit_template, Item.team, Item.depot).where(Item.asset_tag == asset_tag).first()
     if row is None or row["kit_template"] is None:
         raise NotFound(f"No kit with asset tag {asset_tag}.")
-    authorize(principal, action, row["owner_path"], hide=not can(principal, "equipment.view", row["owner_path"]))
+    _authorize(principal, action, row["owner_path"], row["depot"])
     return row
 
 
@@ -741,7 +761,7 @@ async def record_aed_check(principal: Principal, code: str, data: AedCheckIn) ->
     row = await Aed.select(Aed.id, Aed.unit_path).where(Aed.code == code).first()
     if row is None:
         raise NotFound(f"No AED {code}.")
-    authorize(principal, "equipment.manage", row["unit_path"], hide=not can(principal, "equipment.view", row["unit_path"]))
+    _authorize(principal, "equipment.manage", row["unit_path"])
     values: dict[Any, Any] = {Aed.last_checked_on: data.checked_on, Aed.in_service: data.working}
     if data.pads_expire_on:
         values[Aed.pads_expire_on] = data.pads_expire_on
@@ -792,6 +812,33 @@ async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int
                                    opening_hours=row["opening_hours"], responsible_org=row["responsible_org"],
                                    distance_km=round(distance, 2), usable=not _aed_problems(row, today)[1]))
     return sorted(found, key=lambda a: a.distance_km)[:limit]
+
+
+# --- reserve depots ---------------------------------------------------------------------------
+
+
+async def list_depots(principal: Principal) -> list[DepotOut]:
+    """Every reserve depot with its stock and pre-positioned equipment: what the depots can send, for any hub."""
+    if not can_anywhere(principal, "equipment.view"):
+        raise PermissionDenied("Your roles do not allow viewing equipment.")
+    depots = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.name_zh, OrgUnit.name_en, OrgUnit.path,
+                                  *orgs.unit_ref_columns(OrgUnit.parent, "parent")).where(
+        OrgUnit.kind == OrgKind.depot.value).order_by(OrgUnit.path)
+    stock: dict[int, list[BalanceOut]] = {}
+    for row in await Stock.select(Stock.depot, Stock.quantity, Stock.type.code.as_alias("type_code"),
+                                  Stock.type.name_zh.as_alias("type_name_zh"), Stock.type.unit_zh.as_alias("unit_zh"),
+                                  *_owner_columns(Stock)).where(Stock.depot.is_not_null() & (Stock.quantity > 0)).order_by(Stock.type.id):
+        stock.setdefault(row["depot"], []).append(BalanceOut(**row, owner=_owner_out(row)))
+    equipment: dict[int, dict[str, DepotEquipmentOut]] = {}
+    for row in await Item.select(Item.depot, Item.status, Item.type.code.as_alias("type_code"), Item.type.name_zh.as_alias("type_name_zh")).where(
+            Item.depot.is_not_null() & Item.status.not_in(list(_GONE))).order_by(Item.type.id):
+        held = equipment.setdefault(row["depot"], {}).setdefault(
+            row["type_code"], DepotEquipmentOut(type_code=row["type_code"], type_name_zh=row["type_name_zh"], in_service=0, total=0))
+        held.total += 1
+        held.in_service += row["status"] == ItemStatus.in_service.value
+    regions = await orgs.regions_of([d["path"] for d in depots])
+    return [DepotOut(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"], parent=orgs.unit_ref(d, "parent"), region=regions[d["path"]],
+                     stock=stock.get(d["id"], []), equipment=list(equipment.get(d["id"], {}).values())) for d in depots]
 
 
 # --- transfer requests between depots and teams ---------------------------------------------
@@ -850,7 +897,7 @@ async def request_transfer(principal: Principal, data: TransferRequestIn) -> Tra
     source, destination = await _owner(data.source), await _owner(data.destination)
     if source.path == destination.path:
         raise field_error("destination", "the destination is the source")
-    authorize(principal, "equipment.manage", destination.path, hide=not can(principal, "equipment.view", destination.path))
+    _authorize(principal, "equipment.manage", destination.path, destination.depot)
     # Any reserve depot may be asked (they serve across regions); another team only within the caller's view.
     if source.team is not None and not can(principal, "equipment.view", source.path):
         raise NotFound("No such source team, or it is outside your scope.")
@@ -940,7 +987,7 @@ async def list_transfers(principal: Principal, status: TransferStatus | None = N
 async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, content: bytes, *, commit: bool) -> ImportReport:
     """Check every row (and write them all, in one transaction, when ``commit`` and nothing is wrong)."""
     owner = await _owner(owner_in)
-    authorize(principal, "equipment.manage", owner.path, hide=not can(principal, "equipment.view", owner.path))
+    _authorize(principal, "equipment.manage", owner.path, owner.depot)
     try:
         rows = item_file.read(file_name, content)
     except spreadsheets.SpreadsheetError as error:

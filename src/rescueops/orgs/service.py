@@ -263,19 +263,24 @@ async def hub_paths() -> dict[str, tuple[str, ...]]:
 ALL_REGIONS = "all"
 
 
-async def region_of(path: str) -> str:
-    """The hub region a place belongs to, for routing its events; "all" when no single hub answers for it.
+async def regions_of(paths: list[str]) -> dict[str, str]:
+    """The hub region each place belongs to, for routing its events; "all" when no single hub answers for it.
 
     Coverage overlaps (Hinggan has two secondary hubs) and splits leagues (a Xilingol-wide event
     lies in two halves), so only one covering hub, or one primary among several, names a region.
     """
     rows = await HubCoverage.select(HubCoverage.hub.code.as_alias("hub"), HubCoverage.role, HubCoverage.unit.path.as_alias("path"))
-    covering = {(row["hub"], row["role"]) for row in rows if path.startswith(row["path"])}
-    hubs = {hub for hub, _ in covering}
-    primary = {hub for hub, role in covering if role == CoverageRole.primary.value}
-    if len(hubs) == 1:
-        return hubs.pop()
-    return primary.pop() if len(primary) == 1 else ALL_REGIONS
+    regions = {}
+    for path in paths:
+        covering = {(row["hub"], row["role"]) for row in rows if path.startswith(row["path"])}
+        hubs = {hub for hub, _ in covering}
+        primary = {hub for hub, role in covering if role == CoverageRole.primary.value}
+        regions[path] = hubs.pop() if len(hubs) == 1 else primary.pop() if len(primary) == 1 else ALL_REGIONS
+    return regions
+
+
+async def region_of(path: str) -> str:
+    return (await regions_of([path]))[path]
 
 
 async def hubs_covering(unit: OrgUnitOut) -> list[tuple[HubOut, CoverageOut]]:
