@@ -21,12 +21,16 @@ from rescueops.accounts.access import can_anywhere
 from rescueops.accounts.auth import AuthMiddleware
 from rescueops.accounts.pages import AccountPages
 from rescueops.accounts.routes import AuditController, AuthController, ServiceAccountController, UserController
+from rescueops.calendar import china_time
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
+from rescueops.drills.pages import DrillPages
+from rescueops.drills.routes import DrillController, ics_feed
 from rescueops.equipment.pages import EquipmentPages, PublicAedPages
 from rescueops.equipment.routes import AedController, EquipmentController, public_aeds
-from rescueops.events.routes import EventController
+from rescueops.events.pages import InboxPages
+from rescueops.events.routes import EventController, NotificationController
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
@@ -53,6 +57,7 @@ def _jinja() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["pick"] = i18n.pick
     env.globals["can_anywhere"] = can_anywhere
+    env.filters["china_time"] = china_time
     return env
 
 
@@ -103,13 +108,18 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             EquipmentController,
             AedController,
             EventController,
+            NotificationController,
+            DrillController,
+            ics_feed,
             public_aeds,
             AccountPages,
             OrgPages,
             TeamPages,
             MemberPages,
             EquipmentPages,
+            InboxPages,
             PublicAedPages,
+            DrillPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import calendar as _calendar
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 
 def add_months(day: date, months: int) -> date:
@@ -11,3 +12,14 @@ def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
+
+
+# Users read times in China Standard Time, whatever zone a timestamp was stored in.
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A timestamp as users read it (naive ones are UTC, as the database gives them)."""
+    if moment is None:
+        return ""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA).strftime(pattern)

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -106,6 +107,31 @@ def db_status() -> None:
         click.echo("pending: " + ", ".join(pending))
         sys.exit(1)
     click.echo("database is up to date")
+
+
+# --- drills --------------------------------------------------------------------------------
+
+
+@cli.group()
+def drills() -> None:
+    """The drill scenario library."""
+
+
+@drills.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+def drills_check(directory: Path | None) -> None:
+    """Validate every scenario file (default: the drills/ folder); exit 2 when any is broken. No database needed."""
+    from rescueops.drills import library
+
+    found = library.read_library(directory)
+    for scenario in found.scenarios:
+        click.echo(f"ok       {scenario.id}.yaml (version {scenario.version}, {len(scenario.objectives)} objectives, "
+                   f"{len(scenario.injects)} injects)")
+    for name, problem in found.problems:
+        click.echo(f"BROKEN   {name}: {problem}", err=True)
+    if found.problems:
+        sys.exit(2)
+    click.echo(f"{len(found.scenarios)} scenario files are valid.")
 
 
 # --- seed ----------------------------------------------------------------------------------

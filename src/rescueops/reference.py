@@ -1,8 +1,9 @@
 """All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types,
-equipment types and kit templates."""
+equipment types, kit templates and the drill scenario library."""
 
 from __future__ import annotations
 
+from rescueops.drills import service as drills
 from rescueops.equipment import service as equipment
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
@@ -22,4 +23,5 @@ async def load_all() -> list[str]:
         f"certificate types: {certificate_types} added",
         f"equipment types: {equipment_types} added",
         f"kit templates: {kit_templates} added",
+        *await drills.sync_library(),
     ]

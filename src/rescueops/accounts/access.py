@@ -14,9 +14,9 @@ from rescueops.errors import NotFound, PermissionDenied
 
 # Every signed-in user may view the organisation tree (the structure is not secret), the teams
 # within their scopes, and who a scanned member card belongs to (name and team only).
-_EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view"}
+_EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view", "drills.view"}
 # Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
-_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage"}
+_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage", "drills.manage"}
 # Supervising teams: registering them, their status, deciding leadership filings, and following events.
 _SUPERVISION = {"teams.manage", "filings.decide", "equipment.scrap", "events.view"}
 
@@ -30,7 +30,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.region_coordinator: frozenset(
         _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
     ),
-    Role.hub_coordinator: frozenset(_EVERYONE | {"users.view", "events.view"}),
+    Role.hub_coordinator: frozenset(_EVERYONE | {"users.view", "events.view", "drills.manage"}),
     Role.league_supervisor: frozenset(
         _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "users.view", "users.manage", "audit.view"}
     ),

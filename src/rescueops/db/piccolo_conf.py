@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "rescueops.equipment.piccolo_app",
         "rescueops.jobs.piccolo_app",
         "rescueops.events.piccolo_app",
+        "rescueops.drills.piccolo_app",
     ]
 )

@@ -1,23 +1,21 @@
 """QR labels: each encodes the item's scan URL (pyqrcode); sheets of A4 labels as SVG or PDF.
 
-The PDF embeds a TrueType CJK font (settings.cjk_font) so names and owners print in Chinese.
+The PDF embeds the shared TrueType CJK font (rescueops.pdf) so names and owners print in Chinese.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import cache
 from xml.sax.saxutils import escape
 
 import pyqrcode
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from rescueops.errors import InvalidInput
+from rescueops.pdf import cjk_font
 from rescueops.settings import get_settings
 
 MAX_LABELS = 500  # a sheet run for one store; larger selections are split by the user
@@ -26,7 +24,6 @@ LABEL_W, LABEL_H = 70, 37  # mm
 PAGE_W, PAGE_H = 210, 297
 MARGIN_X, MARGIN_Y = (PAGE_W - COLUMNS * LABEL_W) / 2, (PAGE_H - ROWS * LABEL_H) / 2
 QR_SIZE = 30  # mm
-FONT = "RescueOpsCJK"
 
 
 @dataclass(frozen=True)
@@ -83,21 +80,9 @@ def sheet_svg(labels: list[Label]) -> str:
     return "".join(parts)
 
 
-@cache
-def _font() -> str:
-    path = get_settings().cjk_font
-    if not path.exists():
-        raise InvalidInput(
-            f"No Chinese font for PDF labels at {path}: install fonts-wqy-zenhei or set RESCUEOPS_CJK_FONT; SVG labels work without it.",
-            code="no_cjk_font",
-        )
-    pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
-    return FONT
-
-
 def sheet_pdf(labels: list[Label]) -> bytes:
     check_count(len(labels))
-    font = _font()
+    font = cjk_font()
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4)
     pdf.setTitle("RescueOps labels")

@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
+from rescueops.accounts.tables import Role
 from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
@@ -107,9 +109,15 @@ def _json(value: Any) -> Any:
 # --- catalogue -----------------------------------------------------------------------------
 
 
-async def load_types() -> int:
+@cache
+def shipped_types() -> list[dict[str, Any]]:
+    """The equipment types of the shipped reference file (what ``load_types`` loads)."""
     text = resources.files("rescueops.equipment").joinpath("reference/equipment_types.yaml").read_text("utf-8")
-    entries = yaml.safe_load(text)["equipment_types"]
+    return yaml.safe_load(text)["equipment_types"]
+
+
+async def load_types() -> int:
+    entries = shipped_types()
     existing = {row["code"] for row in await EquipmentType.select(EquipmentType.code)}
     async with write_transaction():
         for entry in entries:
@@ -520,20 +528,24 @@ async def due_inspections(
     principal: Principal, *, under_code: str | None = None, owner: OwnerIn | None = None, on: date | None = None
 ) -> list[DueOut]:
     """Items whose next inspection is due within 30 days or overdue; never-inspected items are due now."""
-    on = on or date.today()
     scopes = scopes_for(principal, "equipment.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing equipment.")
+    conditions = [within(Item.owner_path, scopes)]
+    if under_code:
+        conditions.append(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
+    if owner is not None:
+        conditions.append(_owner_filter(Item, await _owner(owner)))
+    return [due for due, _ in await _due(conditions, on or date.today(), timedelta(days=DUE_SOON_DAYS))]
+
+
+async def _due(conditions: list[Any], on: date, ahead: timedelta) -> list[tuple[DueOut, dict[str, Any]]]:
+    """(due item, its row) for the items matching ``conditions`` whose inspection is due by ``on + ahead``."""
     query = Item.select(*_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"), Item.type.inspection_months.as_alias("interval")).where(
         Item.status.not_in(list(_GONE)) & Item.type.inspection_months.is_not_null()
     )
-    visible = within(Item.owner_path, scopes)
-    if visible is not None:
-        query = query.where(visible)
-    if under_code:
-        query = query.where(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
-    if owner is not None:
-        query = query.where(_owner_filter(Item, await _owner(owner)))
+    for condition in filter(None, conditions):
+        query = query.where(condition)
     items = await query
     latest: dict[int, date] = {}
     for row in await Inspection.select(Inspection.item, Inspection.next_due).where(
@@ -543,10 +555,31 @@ async def due_inspections(
     due = []
     for row in items:
         next_due = latest.get(row["id"]) or on
-        if next_due <= on + timedelta(days=DUE_SOON_DAYS):
-            due.append(DueOut(asset_tag=row["asset_tag"], type_name_zh=row["type_name_zh"], owner=_owner_out(row), status=row["status"],
-                              next_due=next_due, overdue=next_due < on))
-    return sorted(due, key=lambda d: (d.next_due, d.asset_tag))
+        if next_due <= on + ahead:
+            due.append((DueOut(asset_tag=row["asset_tag"], type_name_zh=row["type_name_zh"], owner=_owner_out(row), status=row["status"],
+                               next_due=next_due, overdue=next_due < on), {**row, "inspected": row["id"] in latest}))
+    return sorted(due, key=lambda d: (d[0].next_due, d[0].asset_tag))
+
+
+KEEPERS = {Role.logistics}  # who looks after a depot's equipment
+REMIND_AHEAD = timedelta(days=7)
+
+
+async def remind_due_inspections(on: date | None = None) -> str:
+    """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week."""
+    on = on or date.today()
+    told = 0
+    for due, row in await _due([], on, REMIND_AHEAD):
+        users = (await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]) if row["team"]
+                 else await accounts.users_holding(KEEPERS, unit_ids=[row["depot"]]))
+        when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
+        async with write_transaction():
+            told += len(await events.notify(
+                users, kind="equipment.inspection_due", title=f"装备检查{when}：{due.type_name_zh} {due.asset_tag}",
+                body=f"{due.owner.name_zh}的 {due.asset_tag} 需按检查表完成检查。", link=f"/equipment/items/{due.asset_tag}",
+                # one reminder per due date; a never-inspected item is due "now" every day, so it is told of once
+                key=f"inspection:{row['id']}:{due.next_due if row['inspected'] else 'never'}", org_path=row["owner_path"]))
+    return f"{told} reminders sent"
 
 
 async def request_scrap(principal: Principal, asset_tag: str, data: ScrapIn) -> ScrapOut:
@@ -747,7 +780,7 @@ async def register_aed(principal: Principal, data: AedIn) -> AedOut:
         raise field_error("unit_code", "an AED is registered under a league/city or a banner/county")
     authorize(principal, "equipment.manage", unit.path)
     phone = valid_phone(data.contact_phone) if data.contact_phone else ""
-    unit_id = (await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == unit.code).first())["id"]
+    unit_id = await orgs.unit_id(unit.code)
     async with write_transaction():
         if await Aed.exists().where(Aed.code == data.code):
             raise Conflict(f"An AED with code {data.code} is already registered.", code="duplicate_code")

@@ -47,3 +47,26 @@ class EventOut(BaseModel):
     routing_key: str
     payload: dict[str, Any]
     published_at: datetime | None
+
+
+class NotificationsSent(EventPayload):
+    """Messages put in users' inboxes (reminders, injects); an SMS adapter can pick these up."""
+
+    event_types = ("notification.sent",)
+
+    kind: str
+    key: str
+    title: str
+    body: str
+    link: str
+    user_ids: list[int]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from rescueops.accounts.access import Principal, scopes_for
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
-from rescueops.errors import PermissionDenied
-from rescueops.events.schemas import PAYLOADS, EventOut, EventPayload
-from rescueops.events.tables import OutboxEvent
+from rescueops.errors import NotFound, PermissionDenied
+from rescueops.events.schemas import PAYLOADS, EventOut, EventPayload, NotificationOut, NotificationsSent
+from rescueops.events.tables import Notification, OutboxEvent
 from rescueops.orgs import service as orgs
 
 
@@ -51,3 +51,43 @@ async def list_events(principal: Principal, page: PageParams, *, event_type: str
         select, count = select.where(condition), count.where(condition)
     rows = await select
     return [EventOut.model_validate({**row, "payload": json.loads(row["payload"])}) for row in rows], await count
+
+
+# --- the in-app inbox ---------------------------------------------------------------------------
+
+
+async def notify(user_ids: list[int], *, kind: str, title: str, body: str, link: str, key: str, org_path: str) -> list[int]:
+    """Put a message in each user's inbox once: ``key`` names the occasion (e.g. "drill:7:t-1"), and a user
+    already told of it is not told again, whichever process asks. Emits one ``notification.sent`` event for
+    those newly told (for a later SMS adapter). Returns their user ids. Call it inside a write transaction."""
+    told = []
+    for user_id in dict.fromkeys(user_ids):
+        inserted = await Notification.insert(Notification(
+            user=user_id, kind=kind, title=title, body=body, link=link, dedupe_key=f"{key}:u{user_id}", created_at=datetime.now(UTC),
+        )).on_conflict(target=Notification.dedupe_key, action="DO NOTHING").returning(Notification.id)
+        if inserted:
+            told.append(user_id)
+    if told:
+        await emit(None, "notification.sent", NotificationsSent(kind=kind, key=key, title=title, body=body, link=link, user_ids=told),
+                   org_path=org_path, aggregate_id=key[:64])
+    return told
+
+
+async def inbox(principal: Principal, *, unread_only: bool = False, limit: int = 100) -> list[NotificationOut]:
+    query = Notification.select().where(Notification.user == principal.user_id).order_by(Notification.id, ascending=False).limit(limit)
+    if unread_only:
+        query = query.where(Notification.read_at.is_null())
+    return [NotificationOut.model_validate(row) for row in await query]
+
+
+async def unread_count(principal: Principal) -> int:
+    return await Notification.count().where((Notification.user == principal.user_id) & Notification.read_at.is_null())
+
+
+async def mark_read(principal: Principal, notification_id: int) -> NotificationOut:
+    await Notification.update({Notification.read_at: datetime.now(UTC)}).where(
+        (Notification.id == notification_id) & (Notification.user == principal.user_id) & Notification.read_at.is_null())
+    row = await Notification.select().where((Notification.id == notification_id) & (Notification.user == principal.user_id)).first()
+    if row is None:
+        raise NotFound(f"No message #{notification_id} in your inbox.")
+    return NotificationOut.model_validate(row)

@@ -1,5 +1,8 @@
-from piccolo.columns import UUID, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
+
+from rescueops.accounts.tables import User
 
 
 class OutboxEvent(Table, tablename="events_outbox"):
@@ -22,3 +25,16 @@ class OutboxEvent(Table, tablename="events_outbox"):
     published_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Varchar(length=500, default="")
+
+
+class Notification(Table, tablename="events_notification"):
+    """A message in a user's in-app inbox. ``dedupe_key`` is unique: a reminder sent twice lands once."""
+
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=40)  # e.g. drill.reminder, drill.inject
+    title = Varchar(length=200)
+    body = Text(default="")
+    link = Varchar(length=300, default="")
+    dedupe_key = Varchar(length=200, unique=True)
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)

@@ -13,8 +13,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rescueops.accounts import service as accounts
+from rescueops.drills import service as drills
+from rescueops.equipment import service as equipment
 from rescueops.jobs.tables import JobRun
 from rescueops.members import service as members
+from rescueops.teams import service as teams
 
 log = logging.getLogger("rescueops.jobs")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every process aligns its slots on this instant
@@ -28,9 +31,24 @@ class Job:
     run: Callable[[], Awaitable[str]]  # returns a one-line outcome for the run record
 
 
+RUNS_KEPT = timedelta(days=7)  # run records are for seeing what ran lately; the minute jobs would pile up
+
+
+async def purge_runs() -> str:
+    removed = await JobRun.delete().where(JobRun.scheduled_for < datetime.now(UTC) - RUNS_KEPT).returning(JobRun.id)
+    return f"{len(removed)} run records removed"
+
+
 JOBS = [
     Job("accounts.purge_expired", timedelta(hours=1), accounts.purge_expired),
     Job("members.purge_imports", timedelta(hours=1), members.purge_imports),
+    Job("jobs.purge_runs", timedelta(hours=6), purge_runs),
+    Job("drills.remind_upcoming", timedelta(minutes=15), drills.remind_upcoming),
+    Job("drills.remind_unlogged", timedelta(hours=6), drills.remind_unlogged),
+    Job("drills.release_injects", timedelta(minutes=1), drills.release_injects),
+    Job("members.remind_expiring", timedelta(hours=6), members.remind_expiring),
+    Job("equipment.remind_due_inspections", timedelta(hours=6), equipment.remind_due_inspections),
+    Job("teams.remind_reassessment", timedelta(hours=24), teams.remind_reassessment),
 ]
 
 
@@ -79,6 +97,8 @@ def start_scheduler() -> AsyncIOScheduler:
             id=job.id,
             coalesce=True,
             max_instances=1,
+            # Also once at start: a run missed while no process was up happens now (the claim keeps it single).
+            next_run_time=datetime.now(UTC),
             misfire_grace_time=int(job.every.total_seconds() // 2),
         )
     scheduler.start()

@@ -19,6 +19,7 @@ from rescueops.accounts.access import Principal, authorize, can
 from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
+from rescueops.events import service as events
 from rescueops.members import roster_file
 from rescueops.members.identity import mask_id, mask_phone, parse_id_number
 from rescueops.members.schemas import (
@@ -191,6 +192,25 @@ async def _current(person_ids: list[int]) -> dict[int, dict[str, Any]]:
         if row["left_on"] is None or row["person"] not in latest or latest[row["person"]]["left_on"] is not None:
             latest[row["person"]] = row
     return latest
+
+
+async def open_memberships(person_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each person's open membership (team id, team_code, team_name, team_path, role, status), for the people on a roster now."""
+    return {person: row for person, row in (await _current(person_ids)).items() if row["left_on"] is None}
+
+
+async def users_of(person_ids: list[int]) -> dict[int, int]:
+    """Person id -> the login tied to that person, for those who have one."""
+    rows = await Person.select(Person.id, Person.user).where(Person.id.is_in(person_ids or [-1]) & Person.user.is_not_null())
+    return {row["id"]: row["user"] for row in rows}
+
+
+async def users_of_teams(team_ids: list[int]) -> list[int]:
+    """Logins of the active and probationary members of the teams."""
+    rows = await Membership.select(Membership.person.user.as_alias("user")).where(
+        Membership.team.is_in(team_ids or [-1]) & Membership.left_on.is_null()
+        & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]) & Membership.person.user.is_not_null())
+    return list(dict.fromkeys(row["user"] for row in rows))
 
 
 async def _first_aid(person_ids: list[int], on: date) -> dict[int, date | None]:
@@ -448,15 +468,35 @@ async def _expiring(person_ids: list[int], on: date) -> list[dict[str, Any]]:
         return []
     horizon = on + timedelta(days=EXPIRY_WARNING_DAYS)
     certificates = await Certificate.select(
-        Certificate.person, Certificate.person.name.as_alias("name"), Certificate.type.name_zh.as_alias("what"),
+        Certificate.id, Certificate.person, Certificate.person.name.as_alias("name"), Certificate.type.name_zh.as_alias("what"),
         Certificate.expires_on.as_alias("ends_on"),
     ).where(Certificate.person.is_in(person_ids) & (Certificate.expires_on >= on) & (Certificate.expires_on <= horizon))
     policies = await InsurancePolicy.select(
-        InsurancePolicy.person, InsurancePolicy.person.name.as_alias("name"), InsurancePolicy.insurer.as_alias("what"),
+        InsurancePolicy.id, InsurancePolicy.person, InsurancePolicy.person.name.as_alias("name"), InsurancePolicy.insurer.as_alias("what"),
         InsurancePolicy.ends_on,
     ).where(InsurancePolicy.person.is_in(person_ids) & (InsurancePolicy.ends_on >= on) & (InsurancePolicy.ends_on <= horizon))
     items = [{**row, "kind": "certificate"} for row in certificates] + [{**row, "kind": "insurance"} for row in policies]
     return sorted(items, key=lambda item: item["ends_on"])
+
+
+async def remind_expiring(on: date | None = None) -> str:
+    """Tell each member, and their team's leaders, once, that a certificate or insurance policy ends within 90 days."""
+    on = on or date.today()
+    memberships = await Membership.select(Membership.person, Membership.team, Membership.team.path.as_alias("path")).where(
+        Membership.left_on.is_null() & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]))
+    team_of = {m["person"]: m for m in memberships}
+    users = await users_of(list(team_of))
+    told = 0
+    for item in await _expiring(list(team_of), on):
+        membership = team_of[item["person"]]
+        leaders = await accounts.users_holding(accounts.LEADERS, team_ids=[membership["team"]])
+        what = "证书" if item["kind"] == "certificate" else "保险"
+        async with write_transaction():
+            told += len(await events.notify(
+                [*([users[item["person"]]] if item["person"] in users else []), *leaders], kind=f"members.{item['kind']}_expiry",
+                title=f"{what}即将到期：{item['name']} 的{item['what']}", body=f"有效期至 {item['ends_on']}，请及时复训或续保。",
+                link=f"/members/{item['person']}", key=f"expiry:{item['kind']}:{item['id']}:{item['ends_on']}", org_path=membership["path"]))
+    return f"{told} reminders sent"
 
 
 # --- certificates and insurance ------------------------------------------------------------

@@ -71,6 +71,20 @@ async def get_unit(code: str) -> OrgUnitOut:
     return OrgUnitOut.model_validate(row)
 
 
+async def unit_id(code: str) -> int:
+    """The row id of a unit, for the foreign keys of other domains."""
+    row = await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == code).first()
+    if row is None:
+        raise NotFound(f"No organisation unit with code '{code}'.")
+    return row["id"]
+
+
+async def unit_ids_on_path(path: str) -> list[int]:
+    """Row ids of the units a path runs through (a team's county, its league, the region): who supervises it."""
+    codes = [part for part in path.strip("/").split("/") if part and not part.startswith("t:")]
+    return [row["id"] for row in await OrgUnit.select(OrgUnit.id).where(OrgUnit.code.is_in(codes or ["-"]))]
+
+
 async def units_by_code(codes: list[str]) -> dict[str, OrgUnitOut]:
     if not codes:
         return {}
@@ -151,7 +165,7 @@ async def create_unit(principal: Principal | None, data: OrgUnitCreate) -> OrgUn
             raise Conflict(f"An organisation unit with code '{data.code}' already exists.", code="duplicate_code")
         parent_id = None
         if parent:
-            parent_id = (await OrgUnit.select(OrgUnit.id).where(OrgUnit.code == parent.code).first())["id"]
+            parent_id = await unit_id(parent.code)
         await OrgUnit.insert(
             OrgUnit(
                 code=data.code,

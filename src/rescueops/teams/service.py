@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -11,11 +12,13 @@ import yaml
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
+from rescueops.accounts.tables import Role
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
 from rescueops.db.search import contains
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
+from rescueops.events import service as events
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import Hub, OrgKind, OrgUnit
@@ -70,10 +73,16 @@ async def list_categories() -> list[CategoryOut]:
     return [CategoryOut.model_validate(row) for row in rows]
 
 
+@cache
+def shipped_categories() -> list[dict[str, Any]]:
+    """The team categories of the shipped reference file (what ``load_categories`` loads)."""
+    text = resources.files("rescueops.teams").joinpath("reference/categories.yaml").read_text("utf-8")
+    return yaml.safe_load(text)["categories"]
+
+
 async def load_categories() -> int:
     """Load the shipped category list (idempotent); returns how many were added."""
-    text = resources.files("rescueops.teams").joinpath("reference/categories.yaml").read_text("utf-8")
-    entries = yaml.safe_load(text)["categories"]
+    entries = shipped_categories()
     existing = {row["code"] for row in await Category.select(Category.code)}
     added = 0
     async with write_transaction():
@@ -481,3 +490,28 @@ async def decide_filing(principal: Principal, filing_id: int, decision: Decision
         await accounts.record_audit(principal, f"teams.filing.{new_status.value}", "filing", str(filing_id), row["path"],
                                     {"team": filing.team_code, "reason": decision.reason})
     return await get_filing(principal, filing_id)
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+REASSESS_AHEAD = timedelta(days=60)  # time to prepare the evidence for a re-assessment (分级测评)
+SUPERVISORS = {Role.league_supervisor, Role.county_officer}
+
+
+async def remind_reassessment(on: date | None = None) -> str:
+    """Tell a team's leaders and its supervising branches, once per grade, that the grade's validity ends within 60 days."""
+    on = on or date.today()
+    rows = await Grade.select(Grade.id, Grade.team, Grade.level, Grade.valid_until, Grade.category.name_zh.as_alias("category"),
+                              Grade.team.name_zh.as_alias("team_name"), Grade.team.code.as_alias("team_code"),
+                              Grade.team.path.as_alias("path")).where(
+        Grade.valid_until.is_not_null() & (Grade.valid_until <= on + REASSESS_AHEAD))
+    told = 0
+    for row in rows:
+        users = [*await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]),
+                 *await accounts.users_holding(SUPERVISORS, unit_ids=await orgs.unit_ids_on_path(row["path"]))]
+        async with write_transaction():
+            told += len(await events.notify(
+                users, kind="teams.reassessment_due", title=f"分级测评即将到期：{row['team_name']}（{row['category']}）",
+                body=f"{row['category']}类 {row['level']} 级的有效期至 {row['valid_until']}，请准备复评。", link=f"/teams/{row['team_code']}",
+                key=f"grade:{row['id']}:{row['valid_until']}", org_path=row["path"]))
+    return f"{told} reminders sent"
