@@ -50,3 +50,14 @@ async def test_demo_equipment_shows_what_logistics_staff_work_with(db) -> None:
     aeds = {a.code: a for a in await equipment.list_aeds(hub)}
     assert aeds["AED-WNT-001"].usable and [p.value for p in aeds["AED-WNT-002"].problems] == ["pads_expired"]
     assert await OutboxEvent.count().where(OutboxEvent.type == "equipment_transfer.requested") == 1
+
+
+async def test_demo_team_has_its_monthly_training_planned(db) -> None:
+    from rescueops.calendar import CHINA
+    from rescueops.drills import service as drills
+
+    await demo.load_demo(get_settings())
+    captain = await service.load_principal(await service.find_user_id("captain"))
+    planned = await drills.list_drills(captain, team="CF-WNT-01")
+    assert len(planned) == 3 and {d.scenario_id for d in planned} == {"water_rescue_monthly_training"}
+    assert planned[0].starts_at.astimezone(CHINA).weekday() == 5  # a Saturday morning

@@ -18,8 +18,11 @@ def add_months(day: date, months: int) -> date:
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def in_china(moment: datetime) -> datetime:
+    """The same instant on China Standard Time (naive timestamps are UTC, as some engines hand them back)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA)
+
+
 def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """A timestamp as users read it (naive ones are UTC, as the database gives them)."""
-    if moment is None:
-        return ""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA).strftime(pattern)
+    """A timestamp as users read it."""
+    return in_china(moment).strftime(pattern) if moment is not None else ""

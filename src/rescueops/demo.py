@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.schemas import GrantIn, UserCreate
 from rescueops.accounts.tables import Role
+from rescueops.calendar import CHINA
+from rescueops.drills import service as drills
+from rescueops.drills.schemas import DrillIn, RecurrenceIn, TrainingPlanIn
 from rescueops.equipment import service as equipment
 from rescueops.equipment.schemas import (
     AedCheckIn,
@@ -139,6 +142,18 @@ async def _demo_equipment(user_ids: dict[str, int]) -> None:
         stock_lines=[StockLine(type="tent_12m2", quantity=20)], reason="汛期前置：乌丹镇安置点帐篷"))  # for the depot keeper to approve
 
 
+async def _demo_drills(user_ids: dict[str, int]) -> None:
+    """The team's monthly water-rescue training for the next three months, from the library, and this year's target."""
+    captain = await accounts.load_principal(user_ids["captain"])
+    today = datetime.now(CHINA).date()
+    saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
+    await drills.plan_drill(captain, DrillIn(
+        scenario_id="water_rescue_monthly_training", organiser_team_code=TEAM.code,
+        starts_at=datetime.combine(saturday, time(9, 0), tzinfo=CHINA), place="西拉木伦河乌丹段水上训练场", lat=42.93, lon=119.02,
+        expected_participants=10, recurrence=RecurrenceIn(frequency="monthly", occurrences=3)))
+    await drills.set_training_plan(captain, TEAM.code, TrainingPlanIn(year=today.year, target_count=12, note="每月一次水上救援训练"))
+
+
 def logins_file(settings: Settings) -> Path:
     return settings.var_dir / "demo-logins.json"
 
@@ -165,6 +180,7 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
         logins.append({"username": username, "password": password, "role": role.value, "scope": next(iter(scope.values()))})
     await _demo_team(user_ids)
     await _demo_equipment(user_ids)
+    await _demo_drills(user_ids)
     await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)

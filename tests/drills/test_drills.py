@@ -243,3 +243,22 @@ async def test_training_plan_progress(client, make_user) -> None:
     assert set_plan.json() | {"team": None} == {"team": None, "year": year, "target_count": 12, "held": 0, "planned": 4, "on_track": False}
     lowered = await client.put("/api/v1/drills/training-plans/CF-WNT-01", json={"year": year, "target_count": 4}, headers=bearer(captain))
     assert lowered.json()["on_track"] is True
+
+
+async def test_a_drill_not_yet_begun_cannot_be_ended_and_a_closed_one_takes_no_check_out(client, make_user) -> None:
+    team = await make_team(members=1)
+    _, captain = await make_user("captain", team="CF-WNT-01")
+    later = await plan(client, captain, starts_at=soon(60 * 24 * 30))
+    early = await client.post(f"/api/v1/drills/{later['id']}/end", headers=bearer(captain))
+    assert early.status_code == 409 and early.json()["code"] == "drill_not_open"
+    cancelled = await client.post(f"/api/v1/drills/{later['id']}/cancel", json={"reason": "改期"}, headers=bearer(captain))
+    assert cancelled.json()["cancel_reason"] == "改期"
+    assert (await client.post(f"/api/v1/drills/{later['id']}/cancel", json={"reason": "x"}, headers=bearer(captain))).status_code == 422
+    now = await plan(client, captain)
+    await client.post(f"/api/v1/drills/{now['id']}/roll-call", json={"present": team["people"]}, headers=bearer(captain))
+    await client.post(f"/api/v1/drills/{now['id']}/end", headers=bearer(captain))
+    out = await client.post(f"/api/v1/drills/{now['id']}/check-outs/{team['people'][0]}", headers=bearer(captain))
+    assert out.status_code == 409 and out.json()["code"] == "drill_not_open"
+    unknown = await client.post("/api/v1/drills/", json=plan_body(organiser_team_code="NOPE-01"), headers=bearer(captain))
+    assert unknown.status_code == 422 and "organiser_team_code" in unknown.text
+    assert (await client.get("/api/v1/drills/?team=NOPE-01", headers=bearer(captain))).json() == []

@@ -36,7 +36,7 @@ def _report() -> AfterActionReport:
         organiser_team=WNT, starts_at=start, ends_at=start + timedelta(hours=3), place="西拉木伦河海日苏段",
         lat=43.0, lon=119.2, teams=[WNT, HS], other_participants=["翁牛特旗消防救援大队", "旗人民医院"],
         expected_participants=20, equipment=[EquipmentLine(type="inflatable_boat", quantity=2)],
-        status=DrillStatus.ended, series_id=None, called_at=start - timedelta(minutes=40),
+        status=DrillStatus.ended, series_id=None, cancel_reason="", called_at=start - timedelta(minutes=40),
         assembled_at=start - timedelta(minutes=12), mobilisation_minutes=28.0,
         clock=ClockOut(started_at=start, paused=False, elapsed_minutes=180), checked_in=3,
     )

@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from pydantic import ValidationError
 
 from rescueops.accounts.access import ROLE_ACTIONS, can, can_anywhere
-from rescueops.accounts.auth import signed_in
+from rescueops.accounts.auth import requires, signed_in
+from rescueops.calendar import CHINA, in_china
 from rescueops.db.pagination import PageParams
-from rescueops.drills import feed, library, report, service
+from rescueops.drills import feed, library, service
 from rescueops.drills.library import DrillType, Scenario
+from rescueops.drills.routes import report_file
 from rescueops.drills.schemas import (
     AfterActionReport,
     CancelIn,
@@ -39,19 +39,19 @@ from rescueops.drills.schemas import (
 )
 from rescueops.drills.tables import DrillStatus, ImprovementStatus, Rating
 from rescueops.equipment.service import shipped_types
-from rescueops.errors import Conflict, DomainError
+from rescueops.errors import Conflict, DomainError, NotFound
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind
 from rescueops.teams import service as teams
 from rescueops.web.i18n import current_locale, pick
 from rescueops.web.i18n import gettext as _
-from rescueops.web.pages import page, problem
+from rescueops.web.pages import page, problem, submit
 
-CST = ZoneInfo("Asia/Shanghai")
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local input sends and shows
 PRESENT = ("active", "probation")
 OPEN = (DrillStatus.planned, DrillStatus.running)
+DONE = (DrillStatus.ended, DrillStatus.closed)
 IMPROVEMENT_ROWS = 3  # blank improvement rows the evaluation form always offers
 
 
@@ -93,47 +93,11 @@ def improvement_labels() -> dict[str, str]:
     return {ImprovementStatus.open.value: _("open"), ImprovementStatus.closed.value: _("done")}
 
 
-# Messages of the drill service's error codes, in the page's language (the service's own words follow).
-def _drill_summaries() -> dict[str, str]:
-    return {
-        "card_invalid": _("This member card is not valid: it was revoked or not issued by this system."),
-        "not_invited": _("This person is not an active member of a team invited to this drill."),
-        "already_checked_in": _("This member is already checked in."),
-        "drill_not_open": _("Attendance is not open for this drill."),
-        "not_checked_in": _("This member is not checked in, or has already checked out."),
-        "not_evaluated": _("The drill has not been evaluated yet."),
-        "mobilisation_missing": _("Record the call and assembly times first."),
-    }
-
-
-def drill_problem(error: Exception) -> tuple[str, int]:
-    """``problem()``, knowing the drill service's own error codes too."""
-    message, status = problem(error)
-    summary = _drill_summaries().get(getattr(error, "code", ""))
-    if summary is not None and current_locale.get() != "en":
-        return f"{summary}（{error.message}）", status  # type: ignore[attr-defined]
-    return message, status
-
-
-async def _submit(action: Callable[[], Awaitable[Any]], *, done: str | Callable[[Any], str],
-                  again: Callable[[str, int], Awaitable[Template]]) -> Template | Redirect:
-    try:
-        result = await action()
-    except (DomainError, ValidationError) as error:
-        message, status = drill_problem(error)
-        return await again(message, status)
-    return Redirect(done(result) if callable(done) else done)
-
-
 # --- times --------------------------------------------------------------------------------------
 
 
 def local(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:  # stored times are UTC; some engines hand them back naive
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CST)
+    return in_china(moment) if moment is not None else None
 
 
 def when(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -162,7 +126,7 @@ def parse_local(text: str) -> datetime | str | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return text
-    return moment.replace(tzinfo=CST) if moment.tzinfo is None else moment
+    return moment.replace(tzinfo=CHINA) if moment.tzinfo is None else moment
 
 
 def _locale() -> str:
@@ -331,25 +295,47 @@ async def _evaluated(request: Request, drill: DrillOut) -> AfterActionReport | N
         return None
 
 
+async def console_page(request: Request, drill_id: int, *, error: str | None = None, status_code: int = 200) -> Template:
+    """The controller's view: the clock, what went out and who acknowledged it, what is still to come."""
+    await service.release_injects(drill_id=drill_id)  # what is due goes out now, without waiting for the minute job
+    drill = await service.get_drill(request.user, drill_id)
+    scenario = await service.get_scenario(drill.scenario_id, drill.scenario_version)
+    released = await service.injects(request.user, drill_id)
+    done = {i.inject_id for i in released}
+    return page(request, "drills/console.html", status_code=status_code, nav="drills", drill=drill, error=error, released=released,
+                upcoming=[i for i in sorted(scenario.injects, key=lambda i: i.offset_minutes) if i.id not in done],
+                roles={p.role: p.name_zh for p in scenario.participants}, powers=await _powers(request, drill), **shared())
+
+
+async def injects_page(request: Request, drill_id: int, *, error: str | None = None, status_code: int = 200) -> Template:
+    """A participant's phone view of the injects released so far, to acknowledge them."""
+    drill = await service.get_drill(request.user, drill_id)
+    scenario = await service.get_scenario(drill.scenario_id, drill.scenario_version)
+    return page(request, "drills/injects.html", status_code=status_code, nav="drills", drill=drill, error=error,
+                released=await service.injects(request.user, drill_id), roles={p.role: p.name_zh for p in scenario.participants},
+                **shared())
+
+
 async def calendar_page(request: Request, *, team: str = "", league: str = "", past: bool = False, error: str | None = None,
                         status_code: int = 200, plan_form: TrainingPlanForm | None = None) -> Template:
     now = datetime.now(UTC)
-    year = now.astimezone(CST).year
+    year = now.astimezone(CHINA).year
     drills: list[DrillOut] = []
     progress = []
     feed_link = None
     try:
-        if past:
-            drills = [d for d in await service.list_drills(request.user, team=team or None, under_code=league or None, end=now)
-                      if local(d.ends_at) < now][::-1]
+        if past:  # what is over (or was ended early), latest first
+            drills = [d for d in await service.list_drills(request.user, team=team or None, under_code=league or None)
+                      if local(d.ends_at) < now or d.status in DONE][::-1]
         else:
-            drills = await service.list_drills(request.user, team=team or None, under_code=league or None, start=now)
+            drills = [d for d in await service.list_drills(request.user, team=team or None, under_code=league or None, start=now)
+                      if d.status not in DONE]
         progress = await service.training_progress(request.user, year, team=team or None, under_code=league or None)
         if team:
             await teams.get_team(request.user, team)  # only a team the caller may see
             feed_link = feed.feed_url("team", team)
     except DomainError as failure:  # an unknown team or league code
-        message, status = drill_problem(failure)
+        message, status = problem(failure)
         if error is None:
             error, status_code = message, status
     months: list[tuple[str, list[tuple[str, list[DrillOut]]]]] = []
@@ -484,7 +470,7 @@ class DrillPages(Controller):
             plan = TrainingPlanIn.model_validate({"year": data.year.strip(), "target_count": data.target_count.strip(), "note": data.note.strip()})
             return await service.set_training_plan(request.user, data.team_code.strip(), plan)
 
-        return await _submit(save, done=f"/drills?{urlencode({'team': data.team_code.strip()})}#progress",
+        return await submit(save, done=f"/drills?{urlencode({'team': data.team_code.strip()})}#progress",
                              again=lambda message, status: calendar_page(request, team=data.team_code.strip(), error=message,
                                                                          status_code=status, plan_form=data))
 
@@ -510,15 +496,15 @@ class DrillPages(Controller):
 
     # --- planning ---
 
-    @get("/drills/new")
+    @get("/drills/new", guards=[requires("drills.manage")])
     async def new_drill(self, request: Request, scenario: FromQuery[str | None] = None) -> Template:
-        start = (datetime.now(CST) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+        start = (datetime.now(CHINA) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
         return await plan_page(request, PlanForm(scenario=scenario or "", organiser_team_code=_manager_team(request),
                                                  starts_at=start.strftime(INPUT_FORMAT)))
 
-    @post("/drills/new")
+    @post("/drills/new", guards=[requires("drills.manage")])
     async def plan_drill(self, request: Request, data: URLEncodedBody[PlanForm]) -> Template | Redirect:
-        return await _submit(lambda: service.plan_drill(request.user, _drill_in(data)), done=lambda created: f"/drills/{created[0].id}",
+        return await submit(lambda: service.plan_drill(request.user, _drill_in(data)), done=lambda created: f"/drills/{created[0].id}",
                              again=lambda message, status: plan_page(request, data, error=message, status_code=status))
 
     # --- improvement items ---
@@ -529,7 +515,7 @@ class DrillPages(Controller):
 
     @post("/drills/improvements/{item_id:int}/close")
     async def close_improvement(self, request: Request, item_id: FromPath[int], data: URLEncodedBody[CloseItemForm]) -> Template | Redirect:
-        return await _submit(lambda: service.close_improvement(request.user, item_id, CloseItemIn(note=data.note.strip()).note),
+        return await submit(lambda: service.close_improvement(request.user, item_id, CloseItemIn(note=data.note.strip())),
                              done="/drills/improvements",
                              again=lambda message, status: improvements_page(request, error=message, status_code=status,
                                                                              form=(item_id, data.note)))
@@ -549,32 +535,32 @@ class DrillPages(Controller):
         again = self._again(request, drill_id, {"present": ticked})
         if not ticked:
             return await again(_("Tick the members who are present."), 422)
-        return await _submit(lambda: service.roll_call(request.user, drill_id, RollCallIn(present=[int(p) for p in ticked])),
+        return await submit(lambda: service.roll_call(request.user, drill_id, RollCallIn(present=[int(p) for p in ticked])),
                              done=f"/drills/{drill_id}#attendance", again=again)
 
     @post("/drills/{drill_id:int}/check-out/{person_id:int}")
     async def check_out(self, request: Request, drill_id: FromPath[int], person_id: FromPath[int]) -> Template | Redirect:
-        return await _submit(lambda: service.check_out(request.user, drill_id, person_id), done=f"/drills/{drill_id}#attendance",
+        return await submit(lambda: service.check_out(request.user, drill_id, person_id), done=f"/drills/{drill_id}#attendance",
                              again=self._again(request, drill_id))
 
     @post("/drills/{drill_id:int}/mobilisation")
     async def mobilisation(self, request: Request, drill_id: FromPath[int], data: URLEncodedBody[MobilisationForm]) -> Template | Redirect:
-        return await _submit(lambda: service.record_mobilisation(request.user, drill_id, MobilisationIn.model_validate(
+        return await submit(lambda: service.record_mobilisation(request.user, drill_id, MobilisationIn.model_validate(
             {"called_at": parse_local(data.called_at), "assembled_at": parse_local(data.assembled_at)})),
             done=f"/drills/{drill_id}#mobilisation", again=self._again(request, drill_id, {"mobilisation": data}))
 
     @post("/drills/{drill_id:int}/end")
     async def end(self, request: Request, drill_id: FromPath[int]) -> Template | Redirect:
-        return await _submit(lambda: service.end_drill(request.user, drill_id), done=f"/drills/{drill_id}", again=self._again(request, drill_id))
+        return await submit(lambda: service.end_drill(request.user, drill_id), done=f"/drills/{drill_id}", again=self._again(request, drill_id))
 
     @post("/drills/{drill_id:int}/cancel")
     async def cancel(self, request: Request, drill_id: FromPath[int], data: URLEncodedBody[CancelForm]) -> Template | Redirect:
-        return await _submit(lambda: service.cancel_drill(request.user, drill_id, CancelIn(reason=data.reason.strip()).reason),
+        return await submit(lambda: service.cancel_drill(request.user, drill_id, CancelIn(reason=data.reason.strip())),
                              done=f"/drills/{drill_id}", again=self._again(request, drill_id, {"cancel": data}))
 
     @post("/drills/{drill_id:int}/close")
     async def close(self, request: Request, drill_id: FromPath[int]) -> Template | Redirect:
-        return await _submit(lambda: service.close_drill(request.user, drill_id), done=f"/drills/{drill_id}", again=self._again(request, drill_id))
+        return await submit(lambda: service.close_drill(request.user, drill_id), done=f"/drills/{drill_id}", again=self._again(request, drill_id))
 
     # --- the phone check-in page ---
 
@@ -594,7 +580,7 @@ class DrillPages(Controller):
         def done(found: Any) -> str:  # back to the page, ready for the next scan, with the same role chosen
             return f"/drills/{drill_id}/check-in?" + urlencode({"person": found.person_id, **({"role": data.role} if data.role else {})})
 
-        return await _submit(lambda: service.check_in(request.user, drill_id, CheckInIn(card=card, role=data.role or None)),
+        return await submit(lambda: service.check_in(request.user, drill_id, CheckInIn(card=card, role=data.role or None)),
                              done=done, again=again)
 
     # --- evaluation and the after-action report ---
@@ -615,7 +601,7 @@ class DrillPages(Controller):
         unrated = [o.title_zh for o in scenario.objectives if o.id not in form.ratings]
         if unrated:
             return await again(_("Rate every objective (not yet rated: %(titles)s).") % {"titles": "、".join(unrated)}, 422)
-        return await _submit(lambda: service.evaluate(request.user, drill_id, EvaluationIn.model_validate({
+        return await submit(lambda: service.evaluate(request.user, drill_id, EvaluationIn.model_validate({
             "evaluators": _lines(form.evaluators), "strengths": _lines(form.strengths),
             "ratings": [{"objective_id": o.id, "rating": form.ratings[o.id], "observations": form.observations.get(o.id, "").strip()}
                         for o in scenario.objectives],
@@ -629,22 +615,43 @@ class DrillPages(Controller):
         try:
             aar = await service.after_action_report(request.user, drill_id)
         except DomainError as failure:
-            message, status = drill_problem(failure)
+            message, status = problem(failure)
             return page(request, "drills/report.html", status_code=status, nav="drills", drill=drill, aar=None, error=message, **shared())
         scenario = await service.get_scenario(drill.scenario_id, drill.scenario_version)
         return page(request, "drills/report.html", nav="drills", drill=drill, aar=aar, error=None,
                     objectives={o.id: o.title_zh for o in scenario.objectives}, roles={p.role: p.name_zh for p in scenario.participants},
                     areas=[r for r in aar.results if r.rating in (Rating.S, Rating.M, Rating.U)],
-                    improvement_labels=improvement_labels(), **shared())
+                    improvement_labels=improvement_labels(), team_names={t.code: t.name_zh for t in drill.teams}, **shared())
 
     @get("/drills/{drill_id:int}/report.md")
     async def report_markdown(self, request: Request, drill_id: FromPath[int]) -> Response:
-        aar = await service.after_action_report(request.user, drill_id)
-        return Response(report.markdown(aar).encode(), media_type="text/markdown; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="drill-{drill_id}-aar.md"'})
+        return report_file(await service.after_action_report(request.user, drill_id), "md")
 
     @get("/drills/{drill_id:int}/report.pdf")
     async def report_pdf(self, request: Request, drill_id: FromPath[int]) -> Response:
-        aar = await service.after_action_report(request.user, drill_id)
-        return Response(report.pdf(aar), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="drill-{drill_id}-aar.pdf"'})
+        return report_file(await service.after_action_report(request.user, drill_id), "pdf")
+
+    # --- live conduct: the controller's console and the participants' injects ---
+
+    @get("/drills/{drill_id:int}/console")
+    async def console(self, request: Request, drill_id: FromPath[int]) -> Template:
+        return await console_page(request, drill_id)
+
+    @post("/drills/{drill_id:int}/clock/{action:str}")
+    async def clock(self, request: Request, drill_id: FromPath[int], action: FromPath[str]) -> Template | Redirect:
+        steps = {"start": lambda: service.start_clock(request.user, drill_id),
+                 "pause": lambda: service.pause_clock(request.user, drill_id),
+                 "resume": lambda: service.pause_clock(request.user, drill_id, resume=True)}
+        if action not in steps:
+            raise NotFound(f"No clock action '{action}'.")
+        return await submit(steps[action], done=f"/drills/{drill_id}/console",
+                            again=lambda message, status: console_page(request, drill_id, error=message, status_code=status))
+
+    @get("/drills/{drill_id:int}/injects")
+    async def injects(self, request: Request, drill_id: FromPath[int]) -> Template:
+        return await injects_page(request, drill_id)
+
+    @post("/drills/{drill_id:int}/injects/{inject_id:str}/ack")
+    async def acknowledge(self, request: Request, drill_id: FromPath[int], inject_id: FromPath[str]) -> Template | Redirect:
+        return await submit(lambda: service.acknowledge(request.user, drill_id, inject_id), done=f"/drills/{drill_id}/injects",
+                            again=lambda message, status: injects_page(request, drill_id, error=message, status_code=status))

@@ -6,7 +6,7 @@ Pure functions of an ``AfterActionReport``: both formats are built from the same
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -15,6 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
+from rescueops.calendar import china_time
 from rescueops.drills.library import DrillType
 from rescueops.drills.schemas import AfterActionReport
 from rescueops.drills.tables import ImprovementStatus, Rating
@@ -22,8 +23,6 @@ from rescueops.pdf import cjk_font
 
 TITLE = "演练评估总结报告"
 NONE = "无"
-# China has kept UTC+8 without daylight saving since 1991; a fixed offset needs no tz database.
-CST = timezone(timedelta(hours=8), "CST")
 
 TYPE_ZH = {
     DrillType.training_course: "培训课程",
@@ -44,14 +43,8 @@ NEEDS_IMPROVEMENT = (Rating.S, Rating.M, Rating.U)
 Row = list[str]
 
 
-def _time(moment: datetime) -> str:
-    if moment.tzinfo is None:  # stored times are UTC; some engines hand them back naive
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-
-
 def _span(start: datetime, end: datetime) -> str:
-    first, last = _time(start), _time(end)
+    first, last = china_time(start), china_time(end)
     if first[:10] == last[:10]:
         return f"{first}—{last[11:]}"
     return f"{first} 至 {last}"
@@ -135,7 +128,7 @@ def _attendance(report: AfterActionReport) -> tuple[Row, list[Row]]:
         teams.setdefault(drill.organiser_team.code, drill.organiser_team.name_zh)
     rows = [
         [str(number), person.name, teams.get(person.team_code, person.team_code), person.role or "—",
-         _time(person.checked_in_at), "迟到" if person.late else ""]
+         china_time(person.checked_in_at), "迟到" if person.late else ""]
         for number, person in enumerate(sorted(report.attendance, key=lambda person: person.checked_in_at), 1)
     ]
     return ["序号", "姓名", "所属队伍", "角色", "签到时间", "备注"], rows
@@ -173,7 +166,7 @@ def markdown(report: AfterActionReport) -> str:
     lines += [_item(f"**{title}**（{rating}）：{observations}") for title, rating, observations in _areas(report)] or [NONE]
     lines += ["", "## 六、改进计划", "", *_table(*_plan(report))]
     lines += ["", "## 七、签到名单", "", *_table(*_attendance(report))]
-    lines += ["", "---", "", f"报告生成时间：{_time(report.generated_at)}（北京时间）", ""]
+    lines += ["", "---", "", f"报告生成时间：{china_time(report.generated_at)}（北京时间）", ""]
     return "\n".join(lines)
 
 
@@ -257,7 +250,7 @@ def pdf(report: AfterActionReport) -> bytes:
         _pdf_table(*_plan(report), [7, 30, 16, 10, 13, 15], styles),
         _para("七、签到名单", heading),
         _pdf_table(*_attendance(report), [7, 10, 24, 12, 17, 7], styles),
-        _para(f"报告生成时间：{_time(report.generated_at)}（北京时间）", styles["note"]),
+        _para(f"报告生成时间：{china_time(report.generated_at)}（北京时间）", styles["note"]),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

@@ -31,6 +31,12 @@ from rescueops.members import service as members
 from rescueops.teams import service as teams
 
 
+def report_file(aar: AfterActionReport, kind: str) -> Response:
+    """The after-action report as a download: ``kind`` "md" or "pdf"."""
+    content, media_type = (report.pdf(aar), "application/pdf") if kind == "pdf" else (report.markdown(aar).encode(), "text/markdown; charset=utf-8")
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="drill-{aar.drill.id}-aar.{kind}"'})
+
+
 class DrillController(Controller):
     path = "/api/v1/drills"
     tags = ["drills"]
@@ -61,7 +67,7 @@ class DrillController(Controller):
 
     @post("/{drill_id:int}/cancel", summary="Cancel a planned drill", status_code=200)
     async def cancel(self, request: Request, drill_id: FromPath[int], data: JSONBody[CancelIn]) -> DrillOut:
-        return await service.cancel_drill(request.user, drill_id, data.reason)
+        return await service.cancel_drill(request.user, drill_id, data)
 
     @get("/{drill_id:int}/attendance", summary="Who checked in, when, and who was late")
     async def attendance(self, request: Request, drill_id: FromPath[int]) -> list[AttendanceOut]:
@@ -121,15 +127,11 @@ class DrillController(Controller):
 
     @get("/{drill_id:int}/report.md", summary="The after-action report as Markdown (Chinese)", media_type="text/markdown")
     async def report_markdown(self, request: Request, drill_id: FromPath[int]) -> Response:
-        aar = await service.after_action_report(request.user, drill_id)
-        return Response(report.markdown(aar).encode(), media_type="text/markdown; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="drill-{drill_id}-aar.md"'})
+        return report_file(await service.after_action_report(request.user, drill_id), "md")
 
     @get("/{drill_id:int}/report.pdf", summary="The after-action report as PDF (Chinese)", media_type="application/pdf")
     async def report_pdf(self, request: Request, drill_id: FromPath[int]) -> Response:
-        aar = await service.after_action_report(request.user, drill_id)
-        return Response(report.pdf(aar), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="drill-{drill_id}-aar.pdf"'})
+        return report_file(await service.after_action_report(request.user, drill_id), "pdf")
 
     @get("/improvements", summary="Improvement plan items within the caller's scope")
     async def improvements(self, request: Request, status: FromQuery[ImprovementStatus | None] = None) -> list[ImprovementOut]:
@@ -137,7 +139,7 @@ class DrillController(Controller):
 
     @post("/improvements/{item_id:int}/close", summary="Close an improvement item, saying what was done", status_code=200)
     async def close_improvement(self, request: Request, item_id: FromPath[int], data: JSONBody[CloseItemIn]) -> ImprovementOut:
-        return await service.close_improvement(request.user, item_id, data.note)
+        return await service.close_improvement(request.user, item_id, data)
 
     @put("/training-plans/{team_code:str}", summary="Set a team's annual training target")
     async def set_plan(self, request: Request, team_code: FromPath[str], data: JSONBody[TrainingPlanIn]) -> TrainingProgressOut:

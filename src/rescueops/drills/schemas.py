@@ -95,6 +95,7 @@ class DrillOut(BaseModel):
     equipment: list[EquipmentLine]
     status: DrillStatus
     series_id: int | None
+    cancel_reason: str
     called_at: datetime | None
     assembled_at: datetime | None
     mobilisation_minutes: float | None
@@ -264,7 +265,7 @@ class InjectOut(BaseModel):
     from_whom: str
     to_roles: list[str]
     message: str
-    expected_actions: list[str]
+    expected_actions: list[str]  # shown to the drill's organisers only
     objective_id: str
     delivered_at: datetime
     acknowledged: int  # how many participants acknowledged it

@@ -21,8 +21,10 @@ from rescueops.drills.library import Scenario
 from rescueops.drills.schemas import (
     AfterActionReport,
     AttendanceOut,
+    CancelIn,
     CheckInIn,
     ClockOut,
+    CloseItemIn,
     DrillEvent,
     DrillIn,
     DrillOut,
@@ -192,7 +194,7 @@ async def _drill_outs(rows: list[dict[str, Any]]) -> list[DrillOut]:
             starts_at=row["starts_at"], ends_at=row["ends_at"], place=row["place"], lat=row["lat"], lon=row["lon"],
             teams=invited.get(row["id"], []), other_participants=_json(row["other_participants"]),
             expected_participants=row["expected_participants"], equipment=_json(row["equipment"]), status=row["status"],
-            series_id=row["series"], called_at=row["called_at"], assembled_at=row["assembled_at"],
+            series_id=row["series"], cancel_reason=row["cancel_reason"], called_at=row["called_at"], assembled_at=row["assembled_at"],
             mobilisation_minutes=round(mobilisation, 1) if mobilisation is not None else None, clock=_clock(row),
             checked_in=counts.get(row["id"], 0),
         ))
@@ -236,7 +238,10 @@ async def list_drills(principal: Principal, *, team: str | None = None, under_co
         invited = [r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, scopes))]
         query = query.where(own | Drill.id.is_in(invited) if invited else own)
     if team:
-        team_id = (await teams.team_row(team))["id"]
+        try:
+            team_id = (await teams.team_row(team))["id"]
+        except NotFound:
+            return []  # as for a team out of scope: the answer does not tell which codes exist
         query = query.where(Drill.id.is_in([r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)] or [-1]))
     if under_code:
         path = (await orgs.get_unit(under_code)).path
@@ -254,9 +259,15 @@ async def list_drills(principal: Principal, *, team: str | None = None, under_co
 async def _organiser(data: DrillIn) -> tuple[int, int | None, str]:
     """(org unit id, team id or None, org path) of the organiser."""
     if data.organiser_team_code:
-        team = await teams.team_row(data.organiser_team_code)
+        try:
+            team = await teams.team_row(data.organiser_team_code)
+        except NotFound:
+            raise field_error("organiser_team_code", f"no team '{data.organiser_team_code}'") from None
         return await orgs.unit_id(team["unit_code"]), team["id"], team["path"]
-    unit = await orgs.get_unit(data.organiser_unit_code or "")
+    try:
+        unit = await orgs.get_unit(data.organiser_unit_code or "")
+    except NotFound:
+        raise field_error("organiser_unit_code", f"no organisation unit '{data.organiser_unit_code}'") from None
     return await orgs.unit_id(unit.code), None, unit.path
 
 
@@ -307,14 +318,14 @@ async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
     return await _drill_outs(await Drill.select(*_DRILL_COLUMNS).where(Drill.id.is_in(created)).order_by(Drill.starts_at))
 
 
-async def cancel_drill(principal: Principal, drill_id: int, reason: str) -> DrillOut:
+async def cancel_drill(principal: Principal, drill_id: int, data: CancelIn) -> DrillOut:
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
     async with write_transaction():
-        won = await Drill.update({Drill.status: DrillStatus.cancelled.value, Drill.cancel_reason: reason}).where(
+        won = await Drill.update({Drill.status: DrillStatus.cancelled.value, Drill.cancel_reason: data.reason}).where(
             (Drill.id == drill_id) & (Drill.status == DrillStatus.planned.value)).returning(Drill.id)
         if not won:
             raise Conflict(f"A {row['status']} drill cannot be cancelled; only a planned one.", code="invalid_transition")
-        await accounts.record_audit(principal, "drills.drill.cancel", "drill", str(drill_id), row["org_path"], {"reason": reason})
+        await accounts.record_audit(principal, "drills.drill.cancel", "drill", str(drill_id), row["org_path"], {"reason": data.reason})
         await _emit(principal, row, DrillStatus.cancelled, "drill.cancelled")
     return await get_drill(principal, drill_id)
 
@@ -404,6 +415,7 @@ async def roll_call(principal: Principal, drill_id: int, data: RollCallIn) -> li
 
 async def check_out(principal: Principal, drill_id: int, person_id: int) -> AttendanceOut:
     row = await _drill_row(principal, drill_id, "drills.manage")
+    _open_for_attendance(row, _now())  # after the end, the hours are settled from the record as it stands
     async with write_transaction():
         done = await Attendance.update({Attendance.checked_out_at: _now()}).where(
             (Attendance.drill == drill_id) & (Attendance.person == person_id) & Attendance.checked_out_at.is_null()).returning(Attendance.id)
@@ -431,6 +443,8 @@ async def record_mobilisation(principal: Principal, drill_id: int, data: Mobilis
 async def end_drill(principal: Principal, drill_id: int) -> DrillOut:
     """The exercise is over: attendance closes, the evaluation can be written."""
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
+    if _now() < row["starts_at"] - CHECK_IN_WINDOW:
+        raise Conflict("This drill has not begun: cancel it instead, or end it once it has taken place.", code="drill_not_open")
     async with write_transaction():
         won = await Drill.update({Drill.status: DrillStatus.ended.value, Drill.ended_at: _now(), Drill.clock_paused_at: None}).where(
             (Drill.id == drill_id) & Drill.status.is_in([DrillStatus.planned.value, DrillStatus.running.value])).returning(Drill.id)
@@ -546,18 +560,18 @@ async def list_improvements(principal: Principal, *, status: ImprovementStatus |
     return await _improvements(conditions)
 
 
-async def close_improvement(principal: Principal, item_id: int, note: str) -> ImprovementOut:
+async def close_improvement(principal: Principal, item_id: int, data: CloseItemIn) -> ImprovementOut:
     row = await ImprovementItem.select().where(ImprovementItem.id == item_id).first()
     if row is None:
         raise NotFound(f"No improvement item #{item_id}.")
     authorize(principal, "drills.manage", row["org_path"], hide=not can(principal, "drills.view", row["org_path"]))
     async with write_transaction():
         done = await ImprovementItem.update({ImprovementItem.status: ImprovementStatus.closed.value, ImprovementItem.closed_at: _now(),
-                                             ImprovementItem.closing_note: note}).where(
+                                             ImprovementItem.closing_note: data.note}).where(
             (ImprovementItem.id == item_id) & (ImprovementItem.status == ImprovementStatus.open.value)).returning(ImprovementItem.id)
         if not done:
             raise Conflict("This item is already closed.", code="already_decided")
-        await accounts.record_audit(principal, "drills.improvement.close", "improvement", str(item_id), row["org_path"], {"note": note})
+        await accounts.record_audit(principal, "drills.improvement.close", "improvement", str(item_id), row["org_path"], {"note": data.note})
     return (await _improvements([ImprovementItem.id == item_id]))[0]
 
 
@@ -759,6 +773,7 @@ async def injects(principal: Principal, drill_id: int) -> list[InjectOut]:
     row = await _drill_row(principal, drill_id, "drills.view")
     scenario = await get_scenario(row["scenario_id"], row["scenario_version"])
     by_id = {i.id: i for i in scenario.injects}
+    controller = can(principal, "drills.manage", row["org_path"])  # the expected actions are for the controllers and evaluators
     deliveries = await InjectDelivery.select().where(InjectDelivery.drill == drill_id).order_by(InjectDelivery.delivered_at, ascending=False)
     acks = await InjectAck.select(InjectAck.delivery, InjectAck.user_id).where(InjectAck.delivery.is_in([d["id"] for d in deliveries] or [-1]))
     outs = []
@@ -766,7 +781,8 @@ async def injects(principal: Principal, drill_id: int) -> list[InjectOut]:
         inject = by_id[delivery["inject_id"]]
         mine = [a for a in acks if a["delivery"] == delivery["id"]]
         outs.append(InjectOut(inject_id=inject.id, offset_minutes=inject.offset_minutes, from_whom=inject.from_whom, to_roles=inject.to_roles,
-                              message=f"{EXERCISE}：{inject.message_zh}", expected_actions=inject.expected_actions, objective_id=inject.objective,
+                              message=f"{EXERCISE}：{inject.message_zh}", expected_actions=inject.expected_actions if controller else [],
+                              objective_id=inject.objective,
                               delivered_at=delivery["delivered_at"], acknowledged=len(mine),
                               acknowledged_by_me=any(a["user_id"] == principal.user_id for a in mine)))
     return outs

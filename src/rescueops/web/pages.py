@@ -73,6 +73,13 @@ def _summaries() -> dict[str, str]:
         "bad_file_size": _("The file is empty or too large."),
         "already_imported": _("This file was imported already."),
         "account_taken": _("That login already belongs to another member."),
+        "card_invalid": _("This member card is not valid: it was revoked or not issued by this system."),
+        "not_invited": _("This person is not an active member of a team invited to this drill."),
+        "already_checked_in": _("This member is already checked in."),
+        "drill_not_open": _("Attendance is not open for this drill."),
+        "not_checked_in": _("This member is not checked in, or has already checked out."),
+        "not_evaluated": _("The drill has not been evaluated yet."),
+        "mobilisation_missing": _("Record the call and assembly times first."),
         "forbidden": _("Your roles do not allow this here."),
         "not_found": _("No such page or record."),
         "invalid_input": _("Some fields are invalid."),
@@ -106,15 +113,17 @@ def problem(error: Exception) -> tuple[str, int]:
     return f"{summary}（{detail}）", status
 
 
-async def submit(action: Callable[[], Awaitable[Any]], *, done: str, again: Callable[[str, int], Awaitable[Template]]) -> Template | Redirect:
-    """Run a form's action: on success go to ``done``; on a domain or validation error show the page ``again`` with the message."""
+async def submit(action: Callable[[], Awaitable[Any]], *, done: str | Callable[[Any], str],
+                 again: Callable[[str, int], Awaitable[Template]]) -> Template | Redirect:
+    """Run a form's action: on success go to ``done`` (or the URL it makes of the result); on a domain or validation
+    error show the page ``again`` with the message."""
     from pydantic import ValidationError
 
     from rescueops.errors import DomainError
 
     try:
-        await action()
+        result = await action()
     except (DomainError, ValidationError) as error:
         message, status = problem(error)
         return await again(message, status)
-    return Redirect(done)
+    return Redirect(done(result) if callable(done) else done)
