@@ -306,3 +306,14 @@ async def test_console_releases_injects_and_participants_acknowledge_them(client
     assert "✔" in (await client.get(f"/drills/{drill['id']}/injects")).text
     inbox = await client.get("/inbox")
     assert "演练 EXERCISE" in inbox.text
+
+
+async def test_a_member_finds_their_own_calendar_feed(client, make_user) -> None:
+    from tests.drills.test_conduct import _team_with_logins
+
+    await _team_with_logins(client, make_user, 1)
+    from rescueops.accounts import service as accounts
+
+    client.cookies.set("rescueops_session", await accounts.start_session(await accounts.find_user_id("member-0"), None))
+    page = await client.get("/drills")
+    assert page.status_code == 200 and 'id="my-feed-link"' in page.text and "/ics/" in page.text

@@ -349,9 +349,11 @@ async def calendar_page(request: Request, *, team: str = "", league: str = "", p
             days.append((day_label(day), []))
         days[-1][1].append(drill)
     can_plan = can_anywhere(request.user, "drills.manage")
+    person_id = await members.person_of_user(request.user.user_id)
+    my_feed = feed.feed_url("member", str(person_id)) if person_id is not None else None
     plan_form = plan_form or TrainingPlanForm(team_code=team or _manager_team(request), year=str(year))
     return page(request, "drills/calendar.html", status_code=status_code, nav="drills", months=months, count=len(drills), past=past,
-                filters={"team": team, "league": league}, error=error, can_plan=can_plan, feed_link=feed_link, progress=progress,
+                filters={"team": team, "league": league}, error=error, can_plan=can_plan, feed_link=feed_link, my_feed=my_feed, progress=progress,
                 year=year, plan_form=plan_form, leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
                 query=lambda **extra: urlencode({k: v for k, v in {"team": team, "league": league, **extra}.items() if v}), **shared())
 
