@@ -317,3 +317,19 @@ async def test_a_member_finds_their_own_calendar_feed(client, make_user) -> None
     client.cookies.set("rescueops_session", await accounts.start_session(await accounts.find_user_id("member-0"), None))
     page = await client.get("/drills")
     assert page.status_code == 200 and 'id="my-feed-link"' in page.text and "/ics/" in page.text
+
+
+async def test_a_member_leaving_scans_the_card_again_to_sign_out(client, make_user) -> None:
+    team, token = await _captain(client, make_user, members=1)
+    drill = await plan(client, token)
+    card = await _card(client, token, team["people"][0])
+    form = await client.get(f"/drills/{drill['id']}/check-in")
+    checked = await client.post(f"/drills/{drill['id']}/check-in", data={"_csrf_token": csrf_from(form.text), "card": card, "direction": "in"},
+                                follow_redirects=True)
+    assert checked.status_code == 200 and "已签到" in checked.text
+    left = await client.post(f"/drills/{drill['id']}/check-in", data={"_csrf_token": csrf_from(form.text), "card": card, "direction": "out"},
+                             follow_redirects=True)
+    assert left.status_code == 200 and "已签退" in left.text
+    assert (await Attendance.select(Attendance.checked_out_at).first())["checked_out_at"] is not None
+    twice = await client.post(f"/api/v1/drills/{drill['id']}/check-outs", json={"card": card}, headers=bearer(token))
+    assert twice.status_code == 409 and twice.json()["code"] == "not_checked_in"

@@ -210,6 +210,7 @@ class TrainingPlanForm:
 class CheckInForm:
     card: str = ""
     role: str = ""
+    direction: str = "in"  # "out": the member is leaving
 
 
 @dataclass
@@ -568,8 +569,8 @@ class DrillPages(Controller):
 
     @get("/drills/{drill_id:int}/check-in")
     async def check_in_form(self, request: Request, drill_id: FromPath[int], person: FromQuery[int | None] = None,
-                            role: FromQuery[str | None] = None) -> Template:
-        return await check_in_page(request, drill_id, form=CheckInForm(role=role or ""), person=person)
+                            role: FromQuery[str | None] = None, out: FromQuery[bool] = False) -> Template:
+        return await check_in_page(request, drill_id, form=CheckInForm(role=role or "", direction="out" if out else "in"), person=person)
 
     @post("/drills/{drill_id:int}/check-in")
     async def check_in(self, request: Request, drill_id: FromPath[int], data: URLEncodedBody[CheckInForm]) -> Template | Redirect:
@@ -579,9 +580,14 @@ class DrillPages(Controller):
         card = data.card.strip()
         if not card:
             return await again(_("Scan a member card, or type or paste its link."), 422)
-        def done(found: Any) -> str:  # back to the page, ready for the next scan, with the same role chosen
-            return f"/drills/{drill_id}/check-in?" + urlencode({"person": found.person_id, **({"role": data.role} if data.role else {})})
+        leaving = data.direction == "out"
 
+        def done(found: Any) -> str:  # back to the page, ready for the next scan, with the same role chosen
+            return f"/drills/{drill_id}/check-in?" + urlencode({"person": found.person_id, **({"role": data.role} if data.role else {}),
+                                                                 **({"out": "1"} if leaving else {})})
+
+        if leaving:
+            return await submit(lambda: service.check_out_by_card(request.user, drill_id, card), done=done, again=again)
         return await submit(lambda: service.check_in(request.user, drill_id, CheckInIn(card=card, role=data.role or None)),
                              done=done, again=again)
 

@@ -12,6 +12,7 @@ from rescueops.drills.schemas import (
     AfterActionReport,
     AttendanceOut,
     CancelIn,
+    CardIn,
     CheckInIn,
     CloseItemIn,
     DrillIn,
@@ -80,6 +81,10 @@ class DrillController(Controller):
     @post("/{drill_id:int}/roll-call", summary="Mark the members present (all or none)", status_code=200)
     async def roll_call(self, request: Request, drill_id: FromPath[int], data: JSONBody[RollCallIn]) -> list[AttendanceOut]:
         return await service.roll_call(request.user, drill_id, data)
+
+    @post("/{drill_id:int}/check-outs", summary="Check a member out by a scanned QR card", status_code=200)
+    async def check_out_by_card(self, request: Request, drill_id: FromPath[int], data: JSONBody[CardIn]) -> AttendanceOut:
+        return await service.check_out_by_card(request.user, drill_id, data.card)
 
     @post("/{drill_id:int}/check-outs/{person_id:int}", summary="Check a member out", status_code=200)
     async def check_out(self, request: Request, drill_id: FromPath[int], person_id: FromPath[int]) -> AttendanceOut:

@@ -125,6 +125,12 @@ class CheckInIn(BaseModel):
         return self
 
 
+class CardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    card: str = Field(min_length=8, description="The scanned card: its token or the whole card URL")
+
+
 class RollCallIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -426,6 +426,13 @@ async def check_out(principal: Principal, drill_id: int, person_id: int) -> Atte
     return _attendance_out(saved)
 
 
+async def check_out_by_card(principal: Principal, drill_id: int, card: str) -> AttendanceOut:
+    """A member leaving scans their card again."""
+    await _drill_row(principal, drill_id, "drills.manage")  # before telling whose card it is
+    holder = await members.verify_card(principal, card)
+    return await check_out(principal, drill_id, holder.person_id)
+
+
 async def record_mobilisation(principal: Principal, drill_id: int, data: MobilisationIn) -> DrillOut:
     """The measured mobilisation: from the call to the team assembled."""
     row = await _drill_row(principal, drill_id, "drills.manage")
