@@ -362,25 +362,28 @@ def _open_for_attendance(row: dict[str, Any], now: datetime) -> None:
         raise Conflict("Check-in opens three hours before the drill starts and closes three hours after it ends.", code="drill_not_open")
 
 
-async def _check_in(principal: Principal, row: dict[str, Any], person_id: int, method: str, role: str | None, now: datetime) -> None:
-    """Write one check-in (inside the caller's transaction) after the person and role checks."""
+async def _check_in(principal: Principal, row: dict[str, Any], person_ids: list[int], method: str, role: str | None,
+                    now: datetime) -> None:
+    """Write the check-ins (inside the caller's transaction) after the person and role checks: all of them, or none."""
     invited = await _invited_paths(row["id"])
-    membership = (await members.open_memberships([person_id])).get(person_id)
-    if membership is None or membership["team"] not in invited or membership["status"] not in PRESENT:
-        name = (await Person.select(Person.name).where(Person.id == person_id).first() or {}).get("name", f"#{person_id}")
-        raise InvalidInput(f"{name} is not an active member of a team invited to this drill.", code="not_invited")
-    if not can(principal, "drills.manage", row["org_path"]) and not can(principal, "drills.manage", membership["team_path"]):
-        raise PermissionDenied("You may check in members of your own team only.", code="forbidden")
+    memberships = await members.open_memberships(person_ids)
     if role is not None:
         scenario = await get_scenario(row["scenario_id"], row["scenario_version"])
         if role not in {p.role for p in scenario.participants}:
             raise field_error("role", f"the scenario has no participant role '{role}'")
-    inserted = await Attendance.insert(Attendance(
-        drill=row["id"], person=person_id, team=membership["team"], checked_in_at=now, late=now > row["starts_at"], method=method,
-        recorded_by=principal.username, role=role or "",
-    )).on_conflict(action="DO NOTHING").returning(Attendance.id)
-    if not inserted:
-        raise Conflict("This member is already checked in to this drill.", code="already_checked_in")
+    for person_id in person_ids:
+        membership = memberships.get(person_id)
+        if membership is None or membership["team"] not in invited or membership["status"] not in PRESENT:
+            name = (await Person.select(Person.name).where(Person.id == person_id).first() or {}).get("name", f"#{person_id}")
+            raise InvalidInput(f"{name} is not an active member of a team invited to this drill.", code="not_invited")
+        if not can(principal, "drills.manage", row["org_path"]) and not can(principal, "drills.manage", membership["team_path"]):
+            raise PermissionDenied("You may check in members of your own team only.", code="forbidden")
+        inserted = await Attendance.insert(Attendance(
+            drill=row["id"], person=person_id, team=membership["team"], checked_in_at=now, late=now > row["starts_at"], method=method,
+            recorded_by=principal.username, role=role or "",
+        )).on_conflict(action="DO NOTHING").returning(Attendance.id)
+        if not inserted:
+            raise Conflict("This member is already checked in to this drill.", code="already_checked_in")
 
 
 async def check_in(principal: Principal, drill_id: int, data: CheckInIn) -> AttendanceOut:
@@ -393,7 +396,7 @@ async def check_in(principal: Principal, drill_id: int, data: CheckInIn) -> Atte
         holder = await members.verify_card(principal, data.card)  # a revoked or forged card raises here
         person_id = holder.person_id
     async with write_transaction():
-        await _check_in(principal, row, person_id, "scan" if data.card else "roll_call", data.role, now)
+        await _check_in(principal, row, [person_id], "scan" if data.card else "roll_call", data.role, now)
         await accounts.record_audit(principal, "drills.attendance.check_in", "drill", str(drill_id), row["org_path"], {"person": person_id})
     saved = await Attendance.select(*_ATTENDANCE_COLUMNS).where((Attendance.drill == drill_id) & (Attendance.person == person_id)).first()
     return _attendance_out(saved)
@@ -406,9 +409,7 @@ async def roll_call(principal: Principal, drill_id: int, data: RollCallIn) -> li
     _open_for_attendance(row, now)
     already = {r["person"] for r in await Attendance.select(Attendance.person).where(Attendance.drill == drill_id)}
     async with write_transaction():
-        for person_id in dict.fromkeys(data.present):
-            if person_id not in already:
-                await _check_in(principal, row, person_id, "roll_call", None, now)
+        await _check_in(principal, row, [p for p in dict.fromkeys(data.present) if p not in already], "roll_call", None, now)
         await accounts.record_audit(principal, "drills.attendance.roll_call", "drill", str(drill_id), row["org_path"], {"present": data.present})
     return await attendance(principal, drill_id)
 

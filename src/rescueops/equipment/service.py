@@ -568,10 +568,13 @@ REMIND_AHEAD = timedelta(days=7)
 async def remind_due_inspections(on: date | None = None) -> str:
     """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week."""
     on = on or date.today()
-    told = 0
+    told, told_whom = 0, {}
     for due, row in await _due([], on, REMIND_AHEAD):
-        users = (await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]) if row["team"]
-                 else await accounts.users_holding(KEEPERS, unit_ids=[row["depot"]]))
+        owner = (row["team"], row["depot"])
+        if owner not in told_whom:
+            told_whom[owner] = (await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]) if row["team"]
+                                else await accounts.users_holding(KEEPERS, unit_ids=[row["depot"]]))
+        users = told_whom[owner]
         when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
         async with write_transaction():
             told += len(await events.notify(

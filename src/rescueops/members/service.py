@@ -486,10 +486,12 @@ async def remind_expiring(on: date | None = None) -> str:
         Membership.left_on.is_null() & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]))
     team_of = {m["person"]: m for m in memberships}
     users = await users_of(list(team_of))
-    told = 0
+    told, leaders_of = 0, {}
     for item in await _expiring(list(team_of), on):
         membership = team_of[item["person"]]
-        leaders = await accounts.users_holding(accounts.LEADERS, team_ids=[membership["team"]])
+        if membership["team"] not in leaders_of:
+            leaders_of[membership["team"]] = await accounts.users_holding(accounts.LEADERS, team_ids=[membership["team"]])
+        leaders = leaders_of[membership["team"]]
         what = "证书" if item["kind"] == "certificate" else "保险"
         async with write_transaction():
             told += len(await events.notify(
