@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rescueops.events.schemas import EventPayload
 from rescueops.members.identity import parse_id_number, valid_phone
 from rescueops.members.tables import Gender, HoursSource, HoursStatus, MemberStatus, TeamRole
 
@@ -290,3 +291,16 @@ class ImportReport(BaseModel):
     valid_rows: int
     errors: list[ImportRowError]
     committed: int = 0
+
+
+class MembershipChanged(EventPayload):
+    """A person joined a team, changed status on it, or left it. Carries member ids, never personal data."""
+
+    event_types = ("member.joined", "member.status_changed", "member.left")
+
+    person_id: int
+    team_code: str
+    status: MemberStatus
+    previous_status: MemberStatus | None = None
+    effective_on: date
+    reason: str = ""

@@ -38,6 +38,7 @@ from rescueops.members.schemas import (
     JoinIn,
     MemberDetail,
     MemberOut,
+    MembershipChanged,
     MembershipOut,
     PersonIn,
     PersonUpdate,
@@ -372,6 +373,9 @@ async def _join(principal: Principal | None, team: dict[str, Any], data: JoinIn)
         )
         await accounts.record_audit(principal, "members.membership.join", "person", str(person_id), team["path"],
                                     {"team": team["code"], "status": data.status.value, "name": data.person.name})
+        await events.emit(principal, "member.joined", MembershipChanged(
+            person_id=person_id, team_code=team["code"], status=data.status, effective_on=data.joined_on, reason="joined"),
+            org_path=team["path"], aggregate_id=str(person_id))
     return person_id
 
 
@@ -415,6 +419,10 @@ async def change_member_status(principal: Principal, person_id: int, change: Sta
         )
         await accounts.record_audit(principal, "members.membership.status", "person", str(person_id), membership["team_path"],
                                     {"from": current.value, "to": change.status.value, "reason": change.reason})
+        await events.emit(principal, "member.left" if change.status is MemberStatus.exited else "member.status_changed",
+                          MembershipChanged(person_id=person_id, team_code=membership["team_code"], status=change.status,
+                                            previous_status=current, effective_on=change.effective_on, reason=change.reason),
+                          org_path=membership["team_path"], aggregate_id=str(person_id))
     person, membership = await _person_scope(person_id)
     return await _member_out(principal, person, membership, unmask=False)
 

@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rescueops.events.schemas import EventPayload
 from rescueops.members.identity import valid_phone
 from rescueops.orgs.schemas import UnitRef
 from rescueops.teams.tables import FilingStatus, RegistrationKind, TeamStatus
@@ -150,3 +151,45 @@ class FilingOut(BaseModel):
     decided_by_name: str
     decided_at: datetime | None
     decision_reason: str
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+class TeamEvent(EventPayload):
+    """A team was registered or changed status; hubs keep their picture of available teams from these."""
+
+    event_types = ("team.created", "team.status_changed")
+
+    team_code: str
+    name_zh: str
+    unit_code: str
+    primary_category: str
+    status: TeamStatus
+    previous_status: TeamStatus | None = None
+    reason: str = ""
+    effective_on: date
+
+
+class TeamGraded(EventPayload):
+    """A grade (分级测评) was granted, suspended or cancelled for one category."""
+
+    event_types = ("team.graded",)
+
+    team_code: str
+    category: str
+    level: int | None  # None once suspended or cancelled
+    valid_until: date | None
+    decision: str  # granted, suspended, cancelled
+
+
+class LeadershipEvent(EventPayload):
+    """A leadership change was filed (备案) or decided; people are named by their member ids only."""
+
+    event_types = ("leadership.filed", "leadership.approved", "leadership.rejected")
+
+    filing_id: int
+    team_code: str
+    captain_id: int
+    deputy_ids: list[int]
+    reason: str = ""

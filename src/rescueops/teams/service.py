@@ -29,9 +29,11 @@ from rescueops.teams.schemas import (
     FilingOut,
     GradeOut,
     Leadership,
+    LeadershipEvent,
     StatusChangeOut,
     StatusIn,
     TeamCreate,
+    TeamEvent,
     TeamOut,
     TeamUpdate,
 )
@@ -292,6 +294,9 @@ async def create_team(principal: Principal | None, data: TeamCreate) -> TeamOut:
                          changed_by=principal.user_id if principal else None, changed_at=_now())
         )
         await accounts.record_audit(principal, "teams.team.create", "team", data.code, path, data.model_dump(mode="json"))
+        await events.emit(principal, "team.created", TeamEvent(
+            team_code=data.code, name_zh=data.name_zh, unit_code=data.unit_code, primary_category=data.primary_category,
+            status=TeamStatus.forming, effective_on=date.today()), org_path=path, aggregate_id=data.code)
     return await get_team(None, data.code)
 
 
@@ -342,6 +347,10 @@ async def change_status(principal: Principal, code: str, change: StatusIn) -> Te
             principal, "teams.team.status", "team", code, team.path,
             {"from": team.status.value, "to": change.status.value, "reason": change.reason},
         )
+        await events.emit(principal, "team.status_changed", TeamEvent(
+            team_code=code, name_zh=team.name_zh, unit_code=team.unit.code, primary_category=team.primary_category.code,
+            status=change.status, previous_status=team.status, reason=change.reason, effective_on=change.effective_on),
+            org_path=team.path, aggregate_id=code)
     return await get_team(None, code)
 
 
@@ -427,6 +436,9 @@ async def file_leadership(principal: Principal, code: str, filing: FilingIn) -> 
         ).returning(LeadershipFiling.id)
         await accounts.record_audit(principal, "teams.filing.file", "filing", str(rows[0]["id"]), team.path,
                                     {"team": code, "proposed": proposed, "reason": filing.reason})
+        await events.emit(principal, "leadership.filed", LeadershipEvent(
+            filing_id=rows[0]["id"], team_code=code, captain_id=filing.captain_id, deputy_ids=filing.deputy_ids, reason=filing.reason),
+            org_path=team.path, aggregate_id=code)
     return await get_filing(principal, rows[0]["id"])
 
 
@@ -489,6 +501,9 @@ async def decide_filing(principal: Principal, filing_id: int, decision: Decision
             await members.apply_leadership(principal, row["id"], filing.proposed.captain.id, [d.id for d in filing.proposed.deputies])
         await accounts.record_audit(principal, f"teams.filing.{new_status.value}", "filing", str(filing_id), row["path"],
                                     {"team": filing.team_code, "reason": decision.reason})
+        await events.emit(principal, f"leadership.{new_status.value}", LeadershipEvent(
+            filing_id=filing_id, team_code=filing.team_code, captain_id=filing.proposed.captain.id,
+            deputy_ids=[d.id for d in filing.proposed.deputies], reason=decision.reason), org_path=row["path"], aggregate_id=filing.team_code)
     return await get_filing(principal, filing_id)
 
 

@@ -1,7 +1,8 @@
-"""Translations: English message ids, Simplified Chinese first (``translations/zh_CN/messages.po``).
+"""Translations: English message ids, Simplified Chinese first (``translations/zh_CN/*.po``).
 
 The .po files are the source; they are compiled in memory at start-up, so there is no build step
-and no compiled .mo file to keep in step.
+and no compiled .mo file to keep in step. A locale may split its messages over several files (one
+per domain): they are read in name order and merged, a later file never overriding an earlier one.
 """
 
 from __future__ import annotations
@@ -23,11 +24,20 @@ current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_lo
 
 @cache
 def translations(locale: str) -> NullTranslations:
-    source = resources.files("rescueops.web").joinpath(f"translations/{locale}/messages.po")
-    if not source.is_file():
+    folder = resources.files("rescueops.web").joinpath(f"translations/{locale}")
+    sources = sorted((f for f in folder.iterdir() if f.name.endswith(".po")), key=lambda f: f.name) if folder.is_dir() else []
+    if not sources:
         return NullTranslations()  # English: the message ids are the text
-    with source.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+    catalog = None
+    for source in sources:
+        with source.open("rb") as handle:
+            part = read_po(handle, locale=locale)
+        if catalog is None:
+            catalog = part
+            continue
+        for message in part:
+            if message.id and message.id not in catalog:
+                catalog[message.id] = message
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
