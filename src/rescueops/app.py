@@ -22,15 +22,22 @@ from rescueops.accounts.auth import AuthMiddleware
 from rescueops.accounts.pages import AccountPages
 from rescueops.accounts.routes import AuditController, AuthController, ServiceAccountController, UserController
 from rescueops.calendar import china_time
+from rescueops.coordination.pages import CoordinationPages
+from rescueops.coordination.routes import CoordinationController
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import ensure_migrated
 from rescueops.db.pagination import provide_page
+from rescueops.deployments.pages import DeploymentPages
+from rescueops.deployments.routes import DeploymentController
 from rescueops.drills.pages import DrillPages
 from rescueops.drills.routes import DrillController, ics_feed
 from rescueops.equipment.pages import EquipmentPages, PublicAedPages
 from rescueops.equipment.routes import AedController, EquipmentController, public_aeds
+from rescueops.events.bus import InProcessBus
 from rescueops.events.pages import InboxPages
 from rescueops.events.routes import EventController, NotificationController
+from rescueops.grading.pages import GradingPages
+from rescueops.grading.routes import GradingController
 from rescueops.jobs import service as jobs
 from rescueops.members.pages import MemberPages
 from rescueops.members.routes import HoursController, MemberController, RosterController
@@ -61,7 +68,7 @@ def _jinja() -> Environment:
     return env
 
 
-def _lifespan(check_migrations: bool):
+def _lifespan(check_migrations: bool, in_process_bus: bool):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         engine = db_engine.database()
@@ -70,9 +77,13 @@ def _lifespan(check_migrations: bool):
             if check_migrations:
                 await ensure_migrated()
             scheduler = jobs.start_scheduler()
+            # Without a broker this process dispatches the outbox itself; with one, the workers relay it.
+            bus = InProcessBus().start() if in_process_bus else None
             try:
                 yield
             finally:
+                if bus is not None:
+                    await bus.stop()
                 scheduler.shutdown(wait=False)
         finally:
             await db_engine.release(engine)
@@ -110,6 +121,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             EventController,
             NotificationController,
             DrillController,
+            GradingController,
+            DeploymentController,
+            CoordinationController,
             ics_feed,
             public_aeds,
             AccountPages,
@@ -120,6 +134,9 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             InboxPages,
             PublicAedPages,
             DrillPages,
+            GradingPages,
+            DeploymentPages,
+            CoordinationPages,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},
@@ -142,7 +159,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             path="/schema",
             render_plugins=[swagger],
         ),
-        lifespan=[_lifespan(check_migrations)],
+        lifespan=[_lifespan(check_migrations, in_process_bus=not settings.amqp_url)],
         logging_config=None,
         debug=False,
     )

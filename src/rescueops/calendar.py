@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar as _calendar
+import math
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 
@@ -26,3 +28,8 @@ def in_china(moment: datetime) -> datetime:
 def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A timestamp as users read it."""
     return in_china(moment).strftime(pattern) if moment is not None else ""
+
+
+def quarter_hours(start: datetime, until: datetime) -> Decimal:
+    """Service hours between two moments: whole quarter hours, rounded down; never negative (drills, deployments)."""
+    return Decimal(max(0, math.floor((until - start).total_seconds() / 900))) / 4

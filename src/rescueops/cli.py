@@ -134,6 +134,58 @@ def drills_check(directory: Path | None) -> None:
     click.echo(f"{len(found.scenarios)} scenario files are valid.")
 
 
+# --- events --------------------------------------------------------------------------------
+
+
+@cli.group()
+def events() -> None:
+    """The events catalogue and dead letters."""
+
+
+@events.command("asyncapi")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (e.g. docs/asyncapi.yaml) instead of printing.")
+def events_asyncapi(output: Path | None) -> None:
+    """The AsyncAPI document generated from the payload models and the topology. No database needed."""
+    from rescueops.events import catalogue
+
+    text = catalogue.render()
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+@events.command("dead-letters")
+@click.option("--region", "regions", multiple=True, type=click.Choice(["northeast", "east", "central", "west"]),
+              help="Only this hub's (repeatable; default every hub).")
+@click.option("--replay", is_flag=True, help="Hand each back to the consumer that gave up on it.")
+@click.option("--limit", default=100, show_default=True, type=int)
+def events_dead_letters(regions: tuple[str, ...], replay: bool, limit: int) -> None:
+    """List (or replay) dead letters: RabbitMQ's dead-letter queues with a broker, the database's without."""
+    from rescueops.events import bus
+    from rescueops.events.topology import REGIONS
+
+    amqp_url = get_settings().amqp_url
+    chosen = regions or REGIONS
+
+    async def broker() -> list[dict[str, Any]]:
+        return [d for region in chosen for d in await bus.broker_dead_letters(amqp_url, region, replay=replay, limit=limit)]
+
+    async def database() -> list[dict[str, Any]]:
+        found = [d for d in await bus.dead_letters(limit=limit) if d["consumer"].split(".")[0] in chosen]
+        for dead in found:
+            dead["outcome"] = (await bus.replay_dead_letter(dead["id"])).status if replay else ""
+        return found
+
+    found = _run(_migrated(broker if amqp_url else database)())
+    for dead in found:
+        outcome = f" -> {dead['outcome']}" if dead.get("outcome") else (" -> replayed" if replay and amqp_url else "")
+        click.echo(f"{dead['consumer']:<24} {dead['type'] or '?':<32} {dead['event_id' if not amqp_url else 'message_id'] or '?'}  "
+                   f"{dead['reason']}{outcome}")
+    click.echo(f"{len(found)} dead letters" + (" replayed" if replay else ""))
+
+
 # --- seed ----------------------------------------------------------------------------------
 
 
@@ -307,12 +359,19 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Only check the database is reachable and migrated (for health checks).")
-def worker(check: bool) -> None:
-    """Background process: runs the scheduled jobs until SIGTERM or Ctrl-C."""
+@click.option("--region", "regions", multiple=True, type=click.Choice(["northeast", "east", "central", "west"]),
+              help="Consume this hub's queues (repeatable).")
+@click.option("--all", "all_regions", is_flag=True, help="Consume every hub's queues.")
+def worker(check: bool, regions: tuple[str, ...], all_regions: bool) -> None:
+    """Background process: scheduled jobs, the event relay and the regions' consumers, until SIGTERM or Ctrl-C."""
     import signal
 
     from rescueops.db.migrations import ensure_migrated
+    from rescueops.events import bus
+    from rescueops.events.topology import REGIONS
     from rescueops.jobs import service as jobs
+
+    chosen = REGIONS if all_regions else tuple(dict.fromkeys(regions))
 
     async def work() -> None:
         await ensure_migrated()
@@ -324,7 +383,7 @@ def worker(check: bool) -> None:
             loop.add_signal_handler(signum, stop.set)
         scheduler = jobs.start_scheduler()
         click.echo(f"worker running {len(jobs.JOBS)} scheduled jobs; stop with SIGTERM or Ctrl-C")
-        await stop.wait()
+        await bus.run_worker(get_settings().amqp_url, chosen, stop, on_ready=click.echo)
         scheduler.shutdown(wait=True)
         click.echo("worker stopped")
 

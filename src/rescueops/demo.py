@@ -12,6 +12,8 @@ from rescueops.accounts import service as accounts
 from rescueops.accounts.schemas import GrantIn, UserCreate
 from rescueops.accounts.tables import Role
 from rescueops.calendar import CHINA
+from rescueops.deployments import service as deployments
+from rescueops.deployments.schemas import CloseIn, DispatchIn, IncidentIn, LogEntryIn, TransitionIn
 from rescueops.drills import service as drills
 from rescueops.drills.schemas import DrillIn, RecurrenceIn, TrainingPlanIn
 from rescueops.equipment import service as equipment
@@ -51,6 +53,7 @@ USERS = [
     ("admin", "系统管理员", "150000", Role.admin, {"unit_code": "150000"}),
     ("region", "自治区红十字会 王协调", "150000", Role.region_coordinator, {"unit_code": "150000"}),
     ("hub-east", "东部区域骨干队 李协调", "150400", Role.hub_coordinator, {"hub_code": "east"}),
+    ("hub-central", "中部区域骨干队 高协调", "150900", Role.hub_coordinator, {"hub_code": "central"}),
     ("chifeng", "赤峰市红十字会 张监管", "150400", Role.league_supervisor, {"unit_code": "150400"}),
     ("wengniute", "翁牛特旗红十字会 赵专干", "150426", Role.county_officer, {"unit_code": "150426"}),
     ("logistics", "储备库 刘保管", "150400-D01", Role.logistics, {"unit_code": "150400-D01"}),
@@ -68,9 +71,9 @@ TEAM = TeamCreate(
 ROSTER = ["巴特尔", "其其格", "王建国", "李秀英", "张伟", "乌力吉", "刘洋", "陈静", "苏日娜", "赵磊", "孙丽", "那顺"]
 
 
-def _demo_id_number(index: int) -> tuple[str, date, str]:
+def _demo_id_number(index: int, area: str = "150426") -> tuple[str, date, str]:
     born = date(1975, 3, 1) + timedelta(days=997 * index)
-    first17 = f"150426{born:%Y%m%d}{(index * 2 + index % 2) % 1000:03d}"
+    first17 = f"{area}{born:%Y%m%d}{(index * 2 + index % 2) % 1000:03d}"
     return first17 + check_digit(first17), born, "male" if index % 2 else "female"
 
 
@@ -154,6 +157,103 @@ async def _demo_drills(user_ids: dict[str, int]) -> None:
     await drills.set_training_plan(captain, TEAM.code, TrainingPlanIn(year=today.year, target_count=12, note="每月一次水上救援训练"))
 
 
+# The central hub's backbone team in Ulanqab: the east hub's request for search and rescue reaches it, ranked with
+# the reasons, so `make run` shows the assistance flow (hub-east asks, hub-central offers, hub-east accepts).
+CENTRAL_TEAM = TeamCreate(
+    code="UL-JN-01", unit_code="150902", name_zh="乌兰察布市集宁区红十字应急救援队", name_en="Jining District Red Cross Rescue Team",
+    primary_category="search_rescue", specialties=["medical"], registration_kind="civil_affairs", registration_number="52150902MJY00012X",
+    founded_on=date(2023, 5, 1), base_address="内蒙古乌兰察布市集宁区", lat=41.03, lon=113.11, hub_code="central",
+    contact_phone="0474-8211234",
+)
+CENTRAL_ROSTER = ["高峰", "阿拉坦", "白雪", "韩冬", "斯琴", "吴刚", "乌日娜", "郭亮"]
+CENTRAL_ITEMS = [("rescue_vehicle", "UL-JN-VEH-001"), ("life_detector", "UL-JN-LD-001"), ("stretcher", "UL-JN-STR-001"),
+                 ("stretcher", "UL-JN-STR-002")]
+
+
+async def _demo_central_team(user_ids: dict[str, int]) -> None:
+    """A second team, in another hub, with certified members and equipment; its leadership filed and approved."""
+    admin = await accounts.load_principal(user_ids["admin"])
+    region = await accounts.load_principal(user_ids["region"])
+    await teams.create_team(admin, CENTRAL_TEAM)
+    people = []
+    for index, name in enumerate(CENTRAL_ROSTER, start=1):
+        number, born, gender = _demo_id_number(index, area="150902")
+        joined = await members.join_team(admin, CENTRAL_TEAM.code, JoinIn(
+            person=PersonIn(name=name, gender=gender, birth_date=born, id_number=number, phone=f"1384745{index:04d}"),
+            status="active", joined_on=date(2023, 5, 1)))
+        people.append(joined.id)
+        await members.add_certificate(admin, joined.id, CertificateIn(
+            type_code="rc_first_aider", number=f"NM-RC-UL-{index:04d}", issued_on=date.today() - timedelta(days=200)))
+    filing = await teams.file_leadership(admin, CENTRAL_TEAM.code, FilingIn(
+        captain_id=people[0], deputy_ids=people[1:3], reason="骨干队组建，备案队长和副队长"))
+    await teams.decide_filing(region, filing.id, DecisionIn(approve=True, reason="同意备案"))
+    await teams.change_status(region, CENTRAL_TEAM.code, StatusIn(status="active", reason="备案完成"))
+    for type_code, tag in CENTRAL_ITEMS:
+        await equipment.register_item(admin, ItemIn(team_code=CENTRAL_TEAM.code, asset_tag=tag, type_code=type_code, funding="fiscal",
+                                                    acquired_on=date(2025, 3, 1)))
+
+
+# One deployment the demo team went on and closed: an ice jam on the Xar Moron, logged from the captain's phone.
+DEPLOYMENT_LOG = [  # (minutes after the call, kind, count, text)
+    (135, "arrival", None, "抵达海日苏嘎查河段，与旗应急管理局现场指挥部会合，领受任务：转移沿河低洼处牧户"),
+    (150, "hazard", None, "河道冰坝壅高约 1.5 米，两岸冰面开裂，禁止人员上冰"),
+    (170, "task", None, "分两组入户动员，用冲锋舟转移被冰水围困的牧户"),
+    (230, "rescued", 6, "转移被困牧民 6 人（含老人 2 人）至嘎查村委会安置点"),
+    (260, "treated", 2, "2 人轻度冻伤，现场保暖处置后送乌丹镇卫生院"),
+    (300, "resource_request", 30, "安置点请求棉被 30 床，已报旗红十字会"),
+    (480, "demobilisation", None, "水位回落，指挥部同意队伍撤离"),
+]
+
+
+async def _demo_deployment(user_ids: dict[str, int]) -> None:
+    """A closed deployment of the demo team, through the services: incident, dispatch, steps, log, close (hours credited)."""
+    captain = await accounts.load_principal(user_ids["captain"])
+    called = datetime.combine(datetime.now(CHINA).date() - timedelta(days=12), time(6, 40), tzinfo=CHINA)
+    at = lambda minutes: called + timedelta(minutes=minutes)  # noqa: E731
+    incident = await deployments.open_incident(captain, IncidentIn(
+        kind="ice_jam", title="西拉木伦河海日苏段凌汛", place="乌丹镇海日苏嘎查沿河牧户", unit_code=TEAM.unit_code, lat=43.02, lon=119.21,
+        requesting_authority="翁牛特旗应急管理局", severity=3, started_at=at(-50)))
+    roster = await members.roster(captain, TEAM.code)
+    going = [m.person_id for m in roster.members][:6]
+    deployment = await deployments.dispatch_team(captain, incident.id, DispatchIn(
+        team_code=TEAM.code, person_ids=going, asset_tags=["CF-WNT-ROPE-002", "CF-WNT-HAR-002"], alerted_at=at(0),
+        note="旗应急管理局电话通知"))
+    for minutes, status in ((25, "mobilising"), (130, "on_scene")):
+        await deployments.change_status(captain, deployment.id, TransitionIn(status=status, at=at(minutes)))
+    for minutes, kind, count, text in DEPLOYMENT_LOG:
+        await deployments.add_log_entry(captain, deployment.id, LogEntryIn(kind=kind, count=count, text=text, occurred_at=at(minutes)))
+    await deployments.change_status(captain, deployment.id, TransitionIn(status="demobilising", at=at(490)))
+    await deployments.close_deployment(captain, deployment.id, CloseIn(
+        at=at(600), note="转移牧民 6 人，救治 2 人，无人员伤亡；装备完好归还。建议汛前预置冲锋舟于海日苏嘎查。"))
+
+
+# A one-page PDF standing for the team's emergency plan (the demo's assessor item needs its document).
+PLAN_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF"
+
+
+async def _demo_grading(user_ids: dict[str, int]) -> None:
+    """The team's water-rescue grade (level 3, entered from its 2025 paper assessment through the workflow), its application
+    for search and rescue waiting for the assessors, and the readiness the dashboard reads."""
+    from rescueops.grading import service as grading
+    from rescueops.grading.schemas import AssessmentOpen, DecisionIn, ScoreIn
+    from rescueops.teams.schemas import GradingDeclarationIn
+
+    supervisor = await accounts.load_principal(user_ids["chifeng"])
+    captain = await accounts.load_principal(user_ids["captain"])
+    await teams.declare_for_grading(captain, TEAM.code, GradingDeclarationIn(self_sufficiency_hours=48, party_organisation="branch"))
+    graded = await grading.open_assessment(supervisor, AssessmentOpen(team_code=TEAM.code, category="water_rescue",
+                                                                      note="录入 2025 年纸质分级测评结果"))
+    await grading.attach_document(supervisor, graded.id, title="翁牛特旗救援队应急预案（2025 版）", criterion_id="plans",
+                                  content=PLAN_PDF, content_type="application/pdf")
+    await grading.score(supervisor, graded.id, ScoreIn(criterion_id="plans", score=7, note="预案齐全，缺冰上救援专项预案"))
+    await grading.decide(supervisor, graded.id, DecisionIn(
+        level=3, reason="2025 年纸质测评定为水上救生三级",
+        override_reason="2025 年纸质测评已定为三级；训练、保险和证书记录正在补录系统，补录期间维持原等级"))
+    await grading.open_assessment(captain, AssessmentOpen(team_code=TEAM.code, category="search_rescue", requested_level=3,
+                                                          note="申请搜救类三级测评"))
+    await grading.refresh_readiness()
+
+
 def logins_file(settings: Settings) -> Path:
     return settings.var_dir / "demo-logins.json"
 
@@ -181,6 +281,9 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
     await _demo_team(user_ids)
     await _demo_equipment(user_ids)
     await _demo_drills(user_ids)
+    await _demo_deployment(user_ids)
+    await _demo_central_team(user_ids)
+    await _demo_grading(user_ids)
     await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)

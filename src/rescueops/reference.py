@@ -1,10 +1,11 @@
 """All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types,
-equipment types, kit templates and the drill scenario library."""
+equipment types, kit templates, the drill scenario library and the grading rubrics."""
 
 from __future__ import annotations
 
 from rescueops.drills import service as drills
 from rescueops.equipment import service as equipment
+from rescueops.grading import service as grading
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.teams import service as teams
@@ -24,4 +25,5 @@ async def load_all() -> list[str]:
         f"equipment types: {equipment_types} added",
         f"kit templates: {kit_templates} added",
         *await drills.sync_library(),
+        *await grading.load_rubrics(),
     ]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.conftest import bearer
+from tests.coordination.builders import request_body
 from tests.factories import make_team, person, team_body
 
 IN_UNIT, OUT_UNIT = "150426", "150202"
@@ -48,6 +50,7 @@ def only(allowed: dict[str, tuple[int, int]], denied: int = 403) -> dict[str, tu
     return {role: allowed.get(role, (denied, denied)) for role in ROLES if role != "anonymous"}
 
 
+ASSISTANCE_VIEWERS = {r: (200, 200) for r in ("admin", "region_coordinator", "hub_coordinator", "league_supervisor")}
 # Records in scope are seen by every role; out of scope only by the region-wide roles (others get 404).
 SEES_IN = {r: (200, 404) for r in ROLES if r not in ("anonymous", "admin", "region_coordinator")}
 SEES_BOTH = {"admin": (200, 200), "region_coordinator": (200, 200)}
@@ -145,6 +148,40 @@ ENDPOINTS = [
               **{r: (201, 404) for r in ("league_supervisor", "county_officer", "captain", "deputy_captain")}}),
     ),
     Endpoint("list filings", "GET", "/api/v1/filings", None, everyone(200)),
+    # Deployments: "in" is a deployment of the team under Wengniute to an incident there, "out" one under Donghe.
+    Endpoint("list deployments", "GET", "/api/v1/deployments", None, everyone(200)),
+    Endpoint("get deployment", "GET", "/api/v1/deployments/{deployment}", None, SEES_BOTH | SEES_IN),
+    Endpoint(
+        "record incident", "POST", "/api/v1/deployments/incidents",
+        lambda unit: {"kind": "flood", "title": "测试洪涝", "place": "测试嘎查", "unit_code": unit, "started_at": "2026-07-01T08:00:00+08:00"},
+        only({r: (201, 201) for r in ("admin", "region_coordinator", "hub_coordinator", "league_supervisor", "county_officer",
+                                      "captain", "deputy_captain")}),
+    ),
+    Endpoint(
+        "add deployment log entry", "POST", "/api/v1/deployments/{deployment}/log", lambda unit: {"kind": "note", "text": "测试记录"},
+        only({**{r: (201, 201) for r in ("admin", "region_coordinator")},
+              **{r: (201, 404) for r in ("hub_coordinator", "league_supervisor", "county_officer", "captain", "deputy_captain")},
+              **{r: (403, 404) for r in ("logistics", "member")}}),
+    ),
+    # Cross-region assistance: a league or hub asks for places in its area, the region anywhere; coordinators follow the board.
+    Endpoint("list assistance requests", "GET", "/api/v1/coordination/requests", None, only(ASSISTANCE_VIEWERS)),
+    Endpoint("assistance board", "GET", "/api/v1/coordination/board", None, only(ASSISTANCE_VIEWERS)),
+    Endpoint(
+        "ask for assistance", "POST", "/api/v1/coordination/requests", lambda unit: request_body(unit),
+        only({"admin": (201, 201), "region_coordinator": (201, 201), "hub_coordinator": (201, 403), "league_supervisor": (201, 403)}),
+    ),
+    # Grading: anyone reads rubrics and, within scope, a team's grade and gap; readiness is for supervising roles;
+    # rubrics are changed by the region and the leagues (a new version each time, here the grade validity).
+    Endpoint("list rubrics", "GET", "/api/v1/grading/rubrics", None, everyone(200)),
+    Endpoint("team grading", "GET", "/api/v1/grading/teams/{team}", None, SEES_BOTH | SEES_IN),
+    Endpoint("team evaluation", "GET", "/api/v1/grading/teams/{team}/evaluation?category=search_rescue", None, SEES_BOTH | SEES_IN),
+    Endpoint("readiness dashboard", "GET", "/api/v1/grading/dashboard", None,
+             only({r: (200, 200) for r in ("admin", "region_coordinator", "hub_coordinator", "league_supervisor", "county_officer")})),
+    Endpoint(
+        "edit a rubric", "PUT", "/api/v1/grading/rubrics/water_rescue",
+        lambda unit: {"reason": "调整等级有效期", "validity_months": 24 if unit == IN_UNIT else 48},
+        only({r: (200, 200) for r in ("admin", "region_coordinator", "league_supervisor")}),
+    ),
 ]
 
 
@@ -152,6 +189,8 @@ async def _records(unit: str) -> dict[str, int]:
     """A user with a role assignment, and a service account with a token, homed at ``unit``."""
     from rescueops.accounts import service
     from rescueops.accounts.schemas import ApiTokenCreate, GrantIn, ServiceAccountCreate, UserCreate
+    from rescueops.deployments import service as deployments
+    from rescueops.deployments.schemas import DispatchIn, IncidentIn
 
     user = await service.create_user(
         None, UserCreate(username=f"t{uuid.uuid4().hex[:8]}", display_name="队员", password="long enough pw", home_unit_code=unit)
@@ -162,8 +201,11 @@ async def _records(unit: str) -> dict[str, int]:
     )
     token = await service.create_api_token(None, account.id, ApiTokenCreate(name="t"))
     team = await make_team(f"T{uuid.uuid4().hex[:8]}", unit=unit, members=1)
+    incident = await deployments.open_incident(None, IncidentIn(kind="flood", title="测试洪涝", place="测试嘎查", unit_code=unit,
+                                                                started_at=datetime.now(UTC)))
+    deployment = await deployments.dispatch_team(None, incident.id, DispatchIn(team_code=team["code"]))
     return {"user": user.id, "assignment": user.grants[0].id, "service": account.id, "token": token.id,
-            "team": team["code"], "person": team["people"][0]}
+            "team": team["code"], "person": team["people"][0], "deployment": deployment.id}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)

@@ -165,3 +165,126 @@ async def test_expiry_maintenance_and_reassessment_reminders_arrive_once(client,
     assert any(t.startswith("分级测评即将到期") for t in titles)
     assert [m["kind"] for m in (await client.get("/api/v1/notifications/", headers=bearer(supervisor))).json()] == ["teams.reassessment_due"]
     assert (await client.get("/api/v1/notifications/", headers=bearer(tokens[0]))).json()[0]["kind"] == "members.certificate_expiry"
+
+
+async def _check_in_as(client, captain: str, drill_id: int, person_id: int, role: str) -> None:
+    card = (await client.get(f"/api/v1/members/{person_id}/card", headers=bearer(captain))).json()
+    checked = await client.post(f"/api/v1/drills/{drill_id}/check-ins", json={"card": card["token"], "role": role}, headers=bearer(captain))
+    assert checked.status_code == 201, checked.text
+
+
+async def test_paused_time_is_left_out_of_the_inject_offsets(client, make_user, tmp_path) -> None:
+    import yaml
+
+    from tests.drills.test_library import minimal
+
+    scenario = minimal() | {"id": "pause_check"}
+    scenario["injects"].append({"id": "second_call", "offset_minutes": 30, "from_whom": "旗应急管理局", "to_roles": ["rescuer"],
+                                "message_zh": "下游又发现一人落水。", "expected_actions": ["派出第二组"], "objective": "throw"})
+    (tmp_path / "pause_check.yaml").write_text(yaml.safe_dump(scenario, allow_unicode=True), "utf-8")
+    await drills.sync_library(tmp_path)
+    _, captain, _ = await _team_with_logins(client, make_user, 1)
+    drill = await plan(client, captain, scenario_id="pause_check", starts_at=soon(5))
+    assert (await client.post(f"/api/v1/drills/{drill['id']}/clock/start", headers=bearer(captain))).status_code == 200
+    # The clock started 25 minutes ago and was paused from its 5th minute for 20 minutes, until now.
+    now = datetime.now(UTC)
+    await Drill.update({Drill.clock_started_at: now - timedelta(minutes=25)}).where(Drill.id == drill["id"])
+    assert (await client.post(f"/api/v1/drills/{drill['id']}/clock/pause", headers=bearer(captain))).status_code == 200
+    await Drill.update({Drill.clock_paused_at: now - timedelta(minutes=20)}).where(Drill.id == drill["id"])
+    resumed = await client.post(f"/api/v1/drills/{drill['id']}/clock/resume", headers=bearer(captain))
+    assert resumed.status_code == 200 and 4.9 < resumed.json()["clock"]["elapsed_minutes"] < 5.5
+    delivered = lambda: InjectDelivery.select(InjectDelivery.inject_id).order_by(InjectDelivery.id)  # noqa: E731
+    assert [r["inject_id"] for r in await delivered()] == ["alert"]
+    # 30 minutes after the start only 10 minutes of exercise have run: the 30-minute inject waits…
+    await drills.release_injects(now + timedelta(minutes=5))
+    await drills.release_injects(now + timedelta(minutes=24))
+    assert [r["inject_id"] for r in await delivered()] == ["alert"]
+    # …until 30 minutes of exercise time, 50 minutes after the start.
+    await drills.release_injects(now + timedelta(minutes=25, seconds=30))
+    assert [r["inject_id"] for r in await delivered()] == ["alert", "second_call"]
+
+
+async def test_a_drill_ended_while_paused_leaves_the_pause_out(client, make_user) -> None:
+    _, captain, _ = await _team_with_logins(client, make_user, 1)
+    drill = await plan(client, captain, starts_at=soon(5))
+    await client.post(f"/api/v1/drills/{drill['id']}/clock/start", headers=bearer(captain))
+    assert (await client.post(f"/api/v1/drills/{drill['id']}/clock/pause", headers=bearer(captain))).status_code == 200
+    now = datetime.now(UTC)  # it ran 30 minutes, then stood paused for 30
+    await Drill.update({Drill.clock_started_at: now - timedelta(minutes=60), Drill.clock_paused_at: now - timedelta(minutes=30)}).where(
+        Drill.id == drill["id"])
+    ended = await client.post(f"/api/v1/drills/{drill['id']}/end", headers=bearer(captain))
+    assert ended.status_code == 200 and 29.9 < ended.json()["clock"]["elapsed_minutes"] < 30.5, ended.text
+
+
+async def test_participants_see_only_the_injects_addressed_to_their_role(client, make_user) -> None:
+    from rescueops.events.tables import Notification
+
+    team, captain, tokens = await _team_with_logins(client, make_user, 2)
+    drill = await plan(client, captain, starts_at=soon(5))
+    await _check_in_as(client, captain, drill["id"], team["people"][0], "boat_drivers")
+    await _check_in_as(client, captain, drill["id"], team["people"][1], "team_captain")  # the training lead's part, not a login role
+    assert (await client.post(f"/api/v1/drills/{drill['id']}/clock/start", headers=bearer(captain))).status_code == 200
+    await drills.release_injects(datetime.now(UTC) + timedelta(minutes=46))  # phone_alert (drivers, members), roll_call (team captain)
+
+    def ids(response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return sorted(i["inject_id"] for i in response.json())
+
+    url = f"/api/v1/drills/{drill['id']}/injects"
+    assert ids(await client.get(url, headers=bearer(tokens[0]))) == ["phone_alert"]
+    assert ids(await client.get(url, headers=bearer(tokens[1]))) == ["roll_call"]
+    assert ids(await client.get(url, headers=bearer(captain))) == ["phone_alert", "roll_call"]  # the organiser sees every one
+    refused = await client.post(f"/api/v1/drills/{drill['id']}/injects/phone_alert/ack", headers=bearer(tokens[1]))
+    assert refused.status_code == 404 and "not addressed to you" in refused.json()["message"]
+    assert (await client.post(f"/api/v1/drills/{drill['id']}/injects/roll_call/ack", headers=bearer(tokens[1]))).status_code == 200
+    # Their inboxes hold the same: each only what was addressed to them.
+    for token, expected in ((tokens[0], "phone_alert"), (tokens[1], "roll_call")):
+        inbox = [m for m in (await client.get("/api/v1/notifications/", headers=bearer(token))).json() if m["kind"] == "drill.inject"]
+        message = next(i.message_zh for i in (await drills.get_scenario(MONTHLY)).injects if i.id == expected)
+        assert [m["body"] for m in inbox] == [f"演练 EXERCISE：{message}"], inbox
+    keys = {r["dedupe_key"] for r in await Notification.select(Notification.dedupe_key).where(Notification.kind == "drill.inject")}
+    assert {k.split(":")[3] for k in keys} == {"phone_alert", "roll_call"}
+    # On the phone page too.
+    from rescueops.accounts import service as accounts
+
+    client.cookies.set("rescueops_session", await accounts.start_session(await accounts.find_user_id("member-1"), None))
+    phone = await client.get(f"/drills/{drill['id']}/injects")
+    assert phone.status_code == 200 and 'data-inject="roll_call"' in phone.text and 'data-inject="phone_alert"' not in phone.text
+
+
+async def test_timing_objectives_are_scored_on_acknowledgements(client, make_user) -> None:
+    scenario = await drills.get_scenario("cross_region_joint_drill")
+    timed = next(o for o in scenario.objectives if o.timing and o.timing.measure == "acknowledgements")  # shipped with one
+    tasking = next(i for i in scenario.injects if i.id == timed.timing.after_inject)
+    assert timed.timing.count == 2
+    team, captain, tokens = await _team_with_logins(client, make_user, 3)
+    drill = await plan(client, captain, scenario_id="cross_region_joint_drill", starts_at=soon(5))
+    addressed_role, other_role = tasking.to_roles[0], "east_hub"
+    assert other_role not in tasking.to_roles
+    for person_id, role in zip(team["people"], [addressed_role, addressed_role, other_role], strict=True):
+        await _check_in_as(client, captain, drill["id"], person_id, role)
+    await client.post(f"/api/v1/drills/{drill['id']}/clock/start", headers=bearer(captain))
+    # The clock has run past the tasking: it goes out now, and acknowledgements are timed from now.
+    await Drill.update({Drill.clock_started_at: datetime.now(UTC) - timedelta(minutes=tasking.offset_minutes + 1)}).where(
+        Drill.id == drill["id"])
+    await drills.release_injects()
+    ack = f"/api/v1/drills/{drill['id']}/injects/{tasking.id}/ack"
+    assert (await client.post(ack, headers=bearer(tokens[2]))).status_code == 404  # not theirs to acknowledge
+    assert (await client.post(ack, headers=bearer(tokens[0]))).status_code == 200
+    assert (await drills.timing_results(drill["id"], scenario))[timed.id].startswith("未达到：注入后 15 分钟内确认 1 人")
+    assert (await client.post(ack, headers=bearer(tokens[1]))).status_code == 200
+    met = (await drills.timing_results(drill["id"], scenario))[timed.id]
+    assert met.startswith("达到：注入后 15 分钟内确认 2 人（要求 2 人）")
+    # Check-ins do not count for it: everyone checked in before the inject, yet a late acknowledgement misses the window.
+    from rescueops.drills.tables import InjectAck
+
+    released = (await InjectDelivery.select(InjectDelivery.delivered_at).where(InjectDelivery.inject_id == tasking.id).first())["delivered_at"]
+    await InjectAck.update({InjectAck.acked_at: released + timedelta(minutes=timed.timing.within_minutes + 5)}).where(
+        InjectAck.user_name == "member-1")
+    assert (await drills.timing_results(drill["id"], scenario))[timed.id].startswith("未达到")
+    # The result goes into the after-action report under the objective.
+    await client.post(f"/api/v1/drills/{drill['id']}/end", headers=bearer(captain))
+    body = {"evaluators": ["张评估"], "ratings": [{"objective_id": o.id, "rating": "S"} for o in scenario.objectives]}
+    aar = (await client.post(f"/api/v1/drills/{drill['id']}/evaluation", json=body, headers=bearer(captain))).json()
+    result = next(r for r in aar["results"] if r["objective_id"] == timed.id)
+    assert result["automatic"].startswith("未达到：注入后 15 分钟内确认 1 人")

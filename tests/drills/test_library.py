@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,124 @@ def test_the_check_command(tmp_path: Path) -> None:
     bad = CliRunner().invoke(cli, ["drills", "check", str(tmp_path)])
     assert bad.exit_code == 2 and "ok       river_check.yaml" in bad.output
     assert "BROKEN   half.yaml: title_zh: Field required" in bad.output
+
+
+# --- a scenario that breaks after it was loaded never takes a page (or the server) down ----------------------------
+
+
+def test_a_stored_version_is_read_again_against_the_current_references() -> None:
+    body = library.parse_scenario(yaml.safe_dump(minimal(), allow_unicode=True), "river_check.yaml").model_dump_json()
+    shipped = library.shipped_references()
+    assert library.read_stored(body, shipped)[1] == []
+    later = library.References(capabilities=shipped.capabilities - {"water_rescue"}, categories=shipped.categories,
+                               equipment_types=shipped.equipment_types - {"throw_bag"})
+    scenario, problems = library.read_stored(body, later)  # still read, with what is missing named
+    assert scenario.id == "river_check" and scenario.objectives[0].capability == "water_rescue"
+    assert [p.split(" (known")[0] for p in problems] == ["objectives.throw: unknown capability 'water_rescue'",
+                                                         "equipment: unknown equipment type 'throw_bag'"]
+    with pytest.raises(ValueError, match="no longer|Field required|Extra inputs"):
+        library.read_stored('{"id": "river_check"}', shipped)  # text that no longer fits the model at all
+
+
+async def _planned_monthly(client, make_user) -> tuple[dict, str]:
+    from tests.drills.test_drills import plan
+    from tests.factories import make_team
+
+    await make_team(members=1)
+    _, captain = await make_user("captain", team="CF-WNT-01")
+    return await plan(client, captain), captain
+
+
+async def test_an_equipment_type_removed_later_flags_the_scenario_and_pages_still_render(client, make_user) -> None:
+    from rescueops.equipment.tables import EquipmentType
+    from tests.conftest import bearer
+    from tests.web.test_pages import sign_in
+
+    drill, captain = await _planned_monthly(client, make_user)
+    await EquipmentType.delete().where(EquipmentType.code == "static_rope")  # the catalogue no longer holds it
+    listed = {s["scenario_id"]: s for s in (await client.get("/api/v1/drills/scenarios", headers=bearer(captain))).json()}
+    assert listed["water_rescue_monthly_training"]["problems"] == ["equipment: unknown equipment type 'static_rope'"]
+    assert listed["cross_region_joint_drill"]["problems"] == []
+    refused = await client.post("/api/v1/drills/", headers=bearer(captain), json={
+        "scenario_id": "water_rescue_monthly_training", "organiser_team_code": "CF-WNT-01", "place": "乌丹训练场",
+        "starts_at": "2099-01-01T09:00:00+08:00"})
+    assert refused.status_code == 422 and "needs attention" in refused.json()["message"] and "static_rope" in refused.json()["message"]
+    await sign_in(client, make_user, "captain", team="CF-WNT-01")
+    library_page = await client.get("/drills/scenarios")
+    entry = re.search(r'<li data-scenario="water_rescue_monthly_training">(.*?)</li>\s*<li data-scenario', library_page.text, re.S).group(1)
+    assert library_page.status_code == 200 and "需要处理" in entry and "static_rope" in entry
+    scenario_page = await client.get("/drills/scenarios/water_rescue_monthly_training")
+    assert scenario_page.status_code == 200 and 'id="scenario-problems"' in scenario_page.text
+    assert 'id="plan-from-scenario"' not in scenario_page.text
+    for path in ("", "/check-in", "/console", "/injects"):
+        page = await client.get(f"/drills/{drill['id']}{path}")
+        assert page.status_code == 200, (path, page.text[-800:])
+    assert "static_rope" in (await client.get(f"/drills/{drill['id']}")).text  # the drill's own list, the type by its code
+    new = await client.get("/drills/new?scenario=water_rescue_monthly_training")
+    assert new.status_code == 200 and re.search(r'value="water_rescue_monthly_training"[^>]*disabled', new.text)
+
+
+async def test_a_stored_text_that_no_longer_reads_is_listed_and_the_drill_page_still_renders(client, make_user) -> None:
+    from tests.conftest import bearer
+    from tests.web.test_pages import sign_in
+
+    drill, captain = await _planned_monthly(client, make_user)
+    await ScenarioVersion.update({ScenarioVersion.body: '{"id": "water_rescue_monthly_training", "version": 1}'}).where(
+        ScenarioVersion.scenario_id == "water_rescue_monthly_training")
+    listed = {s["scenario_id"]: s for s in (await client.get("/api/v1/drills/scenarios", headers=bearer(captain))).json()}
+    assert "no longer reads" in listed["water_rescue_monthly_training"]["problems"][0]
+    assert len(listed) == len(library.read_library(SHIPPED).scenarios)  # the others are listed as ever
+    await sign_in(client, make_user, "captain", team="CF-WNT-01")
+    assert (await client.get("/drills/scenarios")).status_code == 200
+    page = await client.get(f"/drills/{drill['id']}")
+    assert page.status_code == 200 and 'id="scenario-error"' in page.text and drill["title"] in page.text
+    console = await client.get(f"/drills/{drill['id']}/console")
+    assert console.status_code == 409 and "no longer reads" in console.text  # a message, not a stack trace
+    assert await drills.release_injects() == "0 injects released"  # the minute job goes on
+
+
+async def test_the_app_starts_with_a_broken_file_in_the_library(db, make_user, tmp_path: Path) -> None:
+    """``rescueops seed reference`` and ``rescueops serve``, on the test database, with a broken scenario file beside the good ones."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.e2e.conftest import _free_port
+
+    for path in SHIPPED.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "half_written.yaml").write_text("id: half_written\nversion: 1\ntitle_zh: 写了一半\n", "utf-8")
+    from rescueops.accounts import service as accounts
+
+    planner, _ = await make_user("league_supervisor", unit="150400")
+    session = await accounts.start_session(planner, None)
+    env = {**os.environ, "RESCUEOPS_DRILLS_DIR": str(tmp_path)}
+    seeded = subprocess.run([sys.executable, "-m", "rescueops", "seed", "reference"], env=env, capture_output=True, text=True, timeout=120)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "scenario file half_written.yaml: skipped" in seeded.stdout + seeded.stderr
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "rescueops", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1) as ready:
+                    assert ready.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/drills/scenarios",
+                                         headers={"Cookie": f"rescueops_session={session}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        assert 'data-file="half_written.yaml"' in text and "title_en: Field required" in text
+        assert 'data-scenario="water_rescue_monthly_training"' in text
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

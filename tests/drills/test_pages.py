@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from rescueops.drills.tables import Attendance, Drill, DrillStatus, Evaluation, ImprovementItem, TrainingPlan
@@ -20,6 +21,15 @@ PLACE = "西拉木伦河乌丹段训练场"
 def local_input(moment: datetime) -> str:
     """What a datetime-local input sends: China Standard Time, no zone."""
     return moment.astimezone(CST).strftime("%Y-%m-%dT%H:%M")
+
+
+def form_equipment(html: str) -> dict[str, list[str]]:
+    """The equipment rows of a planning form as a browser would send them: each row's chosen type and its quantity."""
+    rows = re.findall(r'<select name="equipment_type".*?</select>\s*<input name="equipment_quantity" value="([^"]*)"', html, re.S)
+    types = [re.search(r'<option value="([^"]*)" selected', row) for row in re.findall(
+        r'<select name="equipment_type".*?</select>', html, re.S)]
+    return {"equipment_type": [t.group(1) if t else "" for t in types], "equipment_quantity": rows,
+            "equipment_for": re.search(r'name="equipment_for" value="([^"]*)"', html).group(1)}
 
 
 async def _captain(client, make_user, members: int = 3) -> tuple[dict, str]:
@@ -89,7 +99,8 @@ async def test_planning_through_the_form(client, make_user) -> None:
     body = {"_csrf_token": csrf_from(form.text), "scenario": MONTHLY, "title": "", "organiser_team_code": "CF-WNT-01",
             "organiser_unit_code": "", "starts_at": local_input(datetime.now(UTC) - timedelta(hours=2)), "ends_at": "", "place": PLACE,
             "lat": "42.93", "lon": "119.02", "team_codes": "BT-DH-01，", "other_participants": "翁牛特旗消防救援大队\n乌丹镇卫生院\n",
-            "expected_participants": "16", "frequency": "monthly", "interval": "1", "occurrences": "3"}
+            "expected_participants": "16", "frequency": "monthly", "interval": "1", "occurrences": "3", **form_equipment(form.text)}
+    assert body["equipment_for"] == MONTHLY and "inflatable_boat" in body["equipment_type"]  # the scenario's list, to change
     past = await client.post("/drills/new", data=body)
     assert past.status_code == 422 and 'id="page-error"' in past.text and "starts_at" in past.text
     assert f'value="{PLACE}"' in past.text and "乌丹镇卫生院" in past.text and 'value="BT-DH-01，"' in past.text  # what was typed stays
@@ -151,6 +162,13 @@ async def test_scanning_cards_on_the_check_in_page(client, make_user) -> None:
     assert await Attendance.count() == 3
 
 
+def _hours_shown(member_page) -> list[Decimal]:
+    """This year's and all-time service hours on a member's page (the engines print decimals differently: 3 or 3.00)."""
+    assert member_page.status_code == 200
+    hours = re.search(r"<h2>志愿服务时长</h2>\s*<p>(.*?)</p>", member_page.text, re.S).group(1)
+    return [Decimal(n) for n in re.findall(r"<strong>([^<]+)</strong>", hours)]
+
+
 async def _ended(client, token: str, team: dict) -> dict:
     """A drill that took place: planned, the members present, its times moved into the past, then ended on its page."""
     drill = await plan(client, token)
@@ -208,10 +226,13 @@ async def test_evaluate_record_mobilisation_close_and_download_the_report(client
                                                                "assembled_at": local_input(called + timedelta(minutes=38))}, follow_redirects=False)
     assert recorded.status_code in (302, 303)
     assert "38.0 分钟" in (await client.get(base)).text
+    assert _hours_shown(await client.get(f"/members/{team['people'][0]}")) == [0, 0]  # no hours until the drill is closed
     closed = await client.post(f"{base}/close", data={"_csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert closed.status_code in (302, 303)
     assert (await Drill.select(Drill.status).first())["status"] == DrillStatus.closed.value
     assert "已关闭" in (await client.get(base)).text
+    # Each member's page now shows the drill's hours (3 h 10 min present, rounded down to quarter hours).
+    assert _hours_shown(await client.get(f"/members/{team['people'][0]}")) == [3, 3]
     assert f'href="{base}"' in (await client.get("/drills?past=true")).text  # over: on the past tab only
     assert f'href="{base}"' not in (await client.get("/drills")).text
 

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from rescueops import pdf as shared_pdf
 from rescueops.drills import report
-from rescueops.drills.library import DrillType, EquipmentLine
+from rescueops.drills.library import DrillType, EquipmentNeed
 from rescueops.drills.schemas import (
     AfterActionReport,
     AttendanceOut,
@@ -22,6 +22,8 @@ from rescueops.drills.schemas import (
 )
 from rescueops.drills.tables import DrillStatus, ImprovementStatus, Rating
 from rescueops.errors import InvalidInput
+from rescueops.orgs.schemas import UnitRef
+from rescueops.orgs.tables import OrgKind
 
 TITLE = "西拉木伦河冰面救援培训"
 WNT = TeamRef(code="CF-WNT-01", name_zh="翁牛特旗红十字应急救援队")
@@ -35,7 +37,9 @@ def _report() -> AfterActionReport:
         type=DrillType.training_course, organiser_unit_code="150426", organiser_unit_name_zh="翁牛特旗红十字会",
         organiser_team=WNT, starts_at=start, ends_at=start + timedelta(hours=3), place="西拉木伦河海日苏段",
         lat=43.0, lon=119.2, teams=[WNT, HS], other_participants=["翁牛特旗消防救援大队", "旗人民医院"],
-        expected_participants=20, equipment=[EquipmentLine(type="inflatable_boat", quantity=2)],
+        units=[UnitRef(code="150400", name_zh="赤峰市", name_en="Chifeng", kind=OrgKind.league),
+               UnitRef(code="220000", name_zh="吉林省", name_en="Jilin", kind=OrgKind.partner_province)],
+        expected_participants=20, equipment=[EquipmentNeed(type="inflatable_boat", quantity=2)],
         status=DrillStatus.ended, series_id=None, cancel_reason="", called_at=start - timedelta(minutes=40),
         assembled_at=start - timedelta(minutes=12), mobilisation_minutes=28.0,
         clock=ClockOut(started_at=start, paused=False, elapsed_minutes=180), checked_in=3,
@@ -77,6 +81,7 @@ def test_the_markdown_report() -> None:
     text = report.markdown(_report())
     assert text.startswith(f"# 演练评估总结报告：{TITLE}\n")
     assert "**演练类型**：培训课程" in text and "**评估人员**：王志强、其木格" in text
+    assert "**参演单位**：赤峰市、吉林省" in text and "**其他参与单位**：翁牛特旗消防救援大队、旗人民医院" in text
     assert "**签到人数**：3 人（其中迟到 1 人）" in text and "**集结用时**：28 分钟" in text
     assert "**演练时间**：2026-12-05 09:00—12:00" in text  # 01:00 UTC shown in China Standard Time
     assert "报告生成时间：2026-12-07 09:30" in text  # from UTC-5

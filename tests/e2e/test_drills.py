@@ -139,3 +139,55 @@ def test_plan_check_in_evaluate_and_report(server, browser) -> None:
     browser.get(drill_url)
     confirm_to_load(browser, browser.find_element(By.ID, "close-drill"))
     wait(browser, ec.text_to_be_present_in_element((By.ID, "drill-status"), "已关闭"))
+
+
+def test_a_region_plans_a_joint_drill_with_leagues_a_partner_province_and_its_equipment(server, browser) -> None:
+    """The autonomous region's coordinator plans from the form: the scenario chosen in the page brings its equipment list
+    (htmx), a quantity is changed, two leagues and Jilin take part; the drill shows on the central region's calendar."""
+    from selenium.webdriver.support.ui import Select
+
+    token = _api(server, "POST", "/api/v1/auth/token", {"username": "e2e-admin", "password": PASSWORD})["access_token"]
+    for code, unit, name in (("CF-E2E-04", "150426", "翁牛特旗联合演练队"), ("BT-E2E-01", "150202", "东河区红十字救援队")):
+        _api(server, "POST", "/api/v1/teams", {"code": code, "unit_code": unit, "name_zh": name, "primary_category": "water_rescue",
+                                               "registration_kind": "civil_affairs", "registration_number": f"52{unit}MJY0000{code[-1]}Y"}, token)
+    user = _api(server, "POST", "/api/v1/users", {"username": "neimeng", "display_name": "自治区红十字会 协调员", "password": PASSWORD,
+                                                 "home_unit_code": "150000"}, token)
+    _api(server, "POST", f"/api/v1/users/{user['id']}/roles", {"role": "region_coordinator", "unit_code": "150000"}, token)
+    browser.delete_all_cookies()
+    log_in(browser, server, "neimeng")
+
+    browser.get(server + "/drills/new")
+    assert browser.find_elements(By.NAME, "equipment_type")[0].get_attribute("value") == ""  # no scenario yet: nothing to bring
+    Select(browser.find_element(By.ID, "plan-scenario")).select_by_value("water_rescue_monthly_training")
+    wait(browser, lambda b: b.find_elements(By.NAME, "equipment_type")[0].get_attribute("value") == "inflatable_boat")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#plan-equipment .equipment-row")
+    jackets = next(r for r in rows if r.find_element(By.NAME, "equipment_type").get_attribute("value") == "life_jacket")
+    quantity = jackets.find_element(By.NAME, "equipment_quantity")
+    quantity.clear()
+    quantity.send_keys("30")
+    Select(browser.find_element(By.ID, "plan-unit")).select_by_value("150000")
+    browser.find_element(By.ID, "plan-team").clear()
+    browser.find_element(By.ID, "plan-teams").send_keys("CF-E2E-04, BT-E2E-01")
+    for code in ("150400", "150200", "220000"):
+        browser.find_element(By.ID, f"unit-{code}").click()
+    set_value(browser, "plan-starts", (datetime.now(CST) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"))
+    browser.find_element(By.ID, "plan-place").send_keys("黄河包头段昭君岛水域")
+    browser.set_window_size(390, 844)
+    try:
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone
+    finally:
+        browser.set_window_size(1280, 1000)
+    click_to_load(browser, browser.find_element(By.ID, "plan-submit"))
+    units = wait(browser, ec.presence_of_element_located((By.ID, "drill-units"))).text
+    assert units == "包头市、赤峰市、吉林省", units  # in the order the form lists them
+    assert "内蒙古自治区" in browser.find_element(By.ID, "facts").text
+    assert "东河区红十字救援队" in browser.find_element(By.ID, "drill-teams").text
+    browser.execute_script("document.querySelector('#equipment details').open = true")
+    jackets_row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#equipment-table tr") if "救生衣" in r.text)
+    assert "30" in jackets_row.text
+    title = browser.find_element(By.TAG_NAME, "h1").text.split()[0]
+
+    browser.get(server + "/drills?region=central")
+    assert title in browser.find_element(By.ID, "calendar").text  # Donghe's team is in the central region
+    browser.get(server + "/drills?region=west")
+    assert title not in browser.find_element(By.ID, "calendar").text

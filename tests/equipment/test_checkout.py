@@ -83,3 +83,59 @@ async def test_overdue_list_is_scoped(client, make_user) -> None:
     late = (await client.get("/api/v1/equipment/overdue", headers=bearer(chifeng))).json()
     assert [c["asset_tag"] for c in late] == ["CF-1"] and late[0]["overdue"] is True
     assert len((await client.get("/api/v1/equipment/overdue", headers=bearer(admin))).json()) == 2
+
+
+async def test_lend_to_another_team_from_the_item_page(client, make_user) -> None:
+    from tests.accounts.test_auth import csrf_from
+    from tests.web.test_pages import sign_in
+
+    await make_team()
+    await make_team("CF-HS-01", unit="150402")
+    _, admin = await make_user("admin")
+    await boat(client, admin)
+    await sign_in(client, make_user, "logistics", unit="150400")
+    page = await client.get("/equipment/items/CF-WNT-BOAT-001")
+    assert 'value="loan"' in page.text and 'name="borrower_team_code"' in page.text
+    token = csrf_from(page.text)
+    own = await client.post("/equipment/items/CF-WNT-BOAT-001/check-out", data={"_csrf_token": token, "kind": "loan", "borrower_team_code": "CF-WNT-01"})
+    assert own.status_code == 422 and "already belongs" in own.text and await Checkout.count() == 0
+    due = (date.today() + timedelta(days=5)).isoformat()
+    lent = await client.post("/equipment/items/CF-WNT-BOAT-001/check-out", data={
+        "_csrf_token": token, "kind": "loan", "borrower_team_code": "CF-HS-01", "reference": "ignored for a loan", "due_back": due},
+        follow_redirects=False)
+    assert lent.status_code in (302, 303)
+    loan = await Checkout.select(Checkout.kind, Checkout.borrower.code.as_alias("borrower"), Checkout.reference, Checkout.due_back).first()
+    assert loan == {"kind": "loan", "borrower": "CF-HS-01", "reference": "", "due_back": date.fromisoformat(due)}
+    after = await client.get("/equipment/items/CF-WNT-BOAT-001")
+    assert "已外借" in after.text and "外借给队伍" in after.text and 'id="checkin-form"' in after.text
+
+
+async def test_another_leagues_logistics_cannot_check_out_or_inspect(client, make_user) -> None:
+    from tests.equipment.test_stock import depot
+
+    await make_team()
+    _, admin = await make_user("admin")
+    store = await depot(client, admin)
+    await boat(client, admin)
+    await client.post("/api/v1/equipment/items", json={"depot_code": store, "asset_tag": "D-BOAT-1", "type_code": "inflatable_boat"},
+                      headers=bearer(admin))
+    _, baotou = await make_user("logistics", unit="150200")
+    checklist = {"船体气密": True, "龙骨与底板": True, "船桨与锚": True, "拖曳绳": True}
+    # A team's item in another league is not even visible: 404; a depot's item is visible to all, but not theirs to handle: 403.
+    for tag, status in (("CF-WNT-BOAT-001", 404), ("D-BOAT-1", 403)):
+        out = await client.post(f"/api/v1/equipment/items/{tag}/check-out", json={"kind": "drill", "reference": "演练"}, headers=bearer(baotou))
+        assert out.status_code == status, (tag, out.text)
+        inspected = await client.post(f"/api/v1/equipment/items/{tag}/inspections", json={"results": checklist}, headers=bearer(baotou))
+        assert inspected.status_code == status, (tag, inspected.text)
+        fault = await client.post(f"/api/v1/equipment/items/{tag}/repairs", json={"description": "故障"}, headers=bearer(baotou))
+        assert fault.status_code == status
+    from rescueops.equipment.tables import Inspection, Repair
+
+    assert await Checkout.count() == 0 and await Inspection.count() == 0 and await Repair.count() == 0
+    assert {r["status"] for r in await Item.select(Item.status)} == {"in_service"}
+    from tests.web.test_pages import sign_in
+
+    await sign_in(client, make_user, "logistics", unit="150200")
+    depot_item = await client.get("/equipment/items/D-BOAT-1")
+    assert depot_item.status_code == 200 and 'id="checkout-form"' not in depot_item.text  # seen, without the actions
+    assert (await client.get("/equipment/items/CF-WNT-BOAT-001")).status_code == 404

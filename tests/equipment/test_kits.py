@@ -73,3 +73,109 @@ async def test_due_list_of_one_team(client, make_user) -> None:
     await register(client, admin, "B-1", "radio", team="CF-HS-01")
     due = (await client.get("/api/v1/equipment/due?team=CF-HS-01", headers=bearer(admin))).json()
     assert [d["asset_tag"] for d in due] == ["B-1"]
+
+
+def test_every_graded_category_has_a_kit_template_of_known_item_types() -> None:
+    from importlib import resources
+
+    import yaml
+
+    from rescueops.equipment.service import shipped_kit_templates, shipped_types
+
+    text = resources.files("rescueops.teams").joinpath("reference/categories.yaml").read_text("utf-8")
+    categories = yaml.safe_load(text)["categories"]
+    graded = {c["code"] for c in categories if c["graded"]}
+    assert len(graded) == 9
+    templates = shipped_kit_templates()
+    assert graded <= {t["category"] for t in templates}
+    assert {t["category"] for t in templates} <= {c["code"] for c in categories}
+    item_types = {t["code"] for t in shipped_types() if t["tracking"] == "item"}
+    for template in templates:
+        assert template["lines"], template["code"]
+        for line in template["lines"]:
+            assert line["type"] in item_types and line["type"] != "kit" and line["quantity"] >= 1, (template["code"], line)
+    assert len({t["code"] for t in templates}) == len(templates)
+
+
+async def test_the_catalogue_shows_typical_kit_membership(client, make_user) -> None:
+    from tests.web.test_pages import sign_in
+
+    _, logistics = await make_user("logistics", unit="150426")
+    types = {t["code"]: t for t in (await client.get("/api/v1/equipment/types", headers=bearer(logistics))).json()}
+    radio = {(k["template_code"], k["quantity"]) for k in types["radio"]["kits"]}
+    assert {("water_rescue_boat_kit", 2), ("rope_rescue_kit", 2), ("psychosocial_support_kit", 2), ("relief_shelter_kit", 2)} <= radio
+    assert [(k["template_code"], k["quantity"]) for k in types["oxygen_cylinder"]["kits"]] == [("first_aid_kit", 1), ("ambulance_transfer_kit", 2)]
+    assert types["life_jacket"]["kits"] == []  # stock is not packed in kits
+    templates = (await client.get("/api/v1/equipment/kit-templates", headers=bearer(logistics))).json()
+    assert {"relief", "public_health", "psychosocial", "ambulance"} <= {t["category"] for t in templates}
+    await sign_in(client, make_user, "logistics", unit="150426")
+    page = await client.get("/equipment/types")
+    assert page.status_code == 200 and "装备目录" in page.text
+    row = page.text[page.text.index('id="type-spine_board"'):]
+    row = row[:row.index("</tr>")]
+    assert "脊柱固定板" in row and "救护转运随车组 × 1" in row
+
+
+async def test_registering_a_kit_is_one_transaction(client, make_user) -> None:
+    from rescueops.accounts.tables import AuditEntry
+    from rescueops.equipment.tables import Item
+
+    await make_team()
+    await make_team("CF-HS-01", unit="150402")
+    _, logistics = await make_user("logistics", unit="150400")
+    for tag, type_code in (("PS-1", "psychosocial_kit"), ("PS-2", "psychosocial_kit"), ("CA-1", "child_activity_kit"),
+                           ("R-1", "radio"), ("R-2", "radio")):
+        await register(client, logistics, tag, type_code)
+    await register(client, logistics, "HS-R-1", "radio", team="CF-HS-01")
+    items, audits = await Item.count(), await AuditEntry.count()
+    body = {"team_code": "CF-WNT-01", "asset_tag": "CF-WNT-KIT-PS1", "template_code": "psychosocial_support_kit",
+            "asset_tags": ["PS-1", "PS-2", "CA-1", "R-1", "HS-R-1"]}
+    refused = await client.post("/api/v1/equipment/kits", json=body, headers=bearer(logistics))
+    # The kit row was written before packing found the other team's radio: the whole registration is undone.
+    assert refused.status_code == 422 and "HS-R-1: belongs to another owner" in refused.text
+    assert await Item.count() == items and await AuditEntry.count() == audits
+    assert await Item.count().where(Item.container.is_not_null()) == 0
+    done = await client.post("/api/v1/equipment/kits", json={**body, "asset_tags": ["PS-1", "PS-2", "CA-1", "R-1", "R-2"]},
+                             headers=bearer(logistics))
+    assert done.status_code == 201 and done.json()["ready"] is True and done.json()["name_zh"] == "心理支持组"
+    assert sorted(done.json()["contents"]) == ["CA-1", "PS-1", "PS-2", "R-1", "R-2"]
+    item = (await client.get("/api/v1/equipment/items/R-1", headers=bearer(logistics))).json()
+    assert item["in_kit"] == "CF-WNT-KIT-PS1"
+    kit = (await client.get("/api/v1/equipment/items/CF-WNT-KIT-PS1", headers=bearer(logistics))).json()
+    assert kit["kit_template"] == "psychosocial_support_kit" and kit["type"]["code"] == "kit"
+
+
+async def test_register_and_pack_a_kit_on_the_pages(client, make_user) -> None:
+    from tests.accounts.test_auth import csrf_from
+    from tests.web.test_pages import sign_in
+
+    await make_team()
+    _, admin = await make_user("admin")
+    for tag, type_code in (("SP-1", "sprayer"), ("SP-2", "sprayer"), ("FG-1", "ulv_fogger"), ("WQ-1", "water_quality_kit"), ("MG-1", "megaphone")):
+        await register(client, admin, tag, type_code)
+    await sign_in(client, make_user, "logistics", unit="150426")
+    inventory = await client.get("/equipment?team=CF-WNT-01")
+    assert 'id="kit-form"' in inventory.text and "消杀防疫组" in inventory.text
+    token = csrf_from(inventory.text)
+    form = {"_csrf_token": token, "team_code": "CF-WNT-01", "template_code": "public_health_kit", "asset_tag": "cf-wnt-kit-ph1",
+            "contents": "SP-1，SP-2 FG-1"}
+    made = await client.post("/equipment/kits", data=form, follow_redirects=False)
+    assert made.status_code in (302, 303) and made.headers["location"] == "/equipment?team=CF-WNT-01"
+    page = await client.get("/equipment?team=CF-WNT-01")
+    kit = page.text[page.text.index('id="kit-CF-WNT-KIT-PH1"'):]
+    assert "不齐备" in kit[:kit.index("</table>")] and "1 missing" in kit[:kit.index("</table>")]
+    again = await client.post("/equipment/kits", data=form)
+    assert again.status_code == 409 and "该资产标签号已用于另一件装备" in again.text  # the error in Chinese, on the same page
+    unknown = await client.post("/equipment/kits/CF-WNT-KIT-PH1/pack", data={"_csrf_token": token, "contents": "WQ-1, NOPE-9",
+                                                                           "action": "pack", "back": "/equipment?team=CF-WNT-01"})
+    assert unknown.status_code == 422 and "NOPE-9: no such item" in unknown.text and 'id="page-error"' in unknown.text
+    packed = await client.post("/equipment/kits/CF-WNT-KIT-PH1/pack", data={"_csrf_token": token, "contents": "wq-1 MG-1", "action": "pack",
+                                                                          "back": "/equipment?team=CF-WNT-01"}, follow_redirects=False)
+    assert packed.status_code in (302, 303) and packed.headers["location"] == "/equipment?team=CF-WNT-01"
+    item_page = await client.get("/equipment/items/CF-WNT-KIT-PH1")
+    assert 'id="kit-ready"' in item_page.text and "齐备" in item_page.text and "不齐备" not in item_page.text and 'id="pack-form"' in item_page.text
+    out = await client.post("/equipment/kits/CF-WNT-KIT-PH1/pack", data={"_csrf_token": token, "contents": "MG-1", "action": "unpack",
+                                                                       "back": "/equipment/items/CF-WNT-KIT-PH1"}, follow_redirects=False)
+    assert out.headers["location"] == "/equipment/items/CF-WNT-KIT-PH1"
+    assert "不齐备" in (await client.get("/equipment/items/CF-WNT-KIT-PH1")).text
+    assert "CF-WNT-KIT-PH1" in (await client.get("/equipment/items/SP-1")).text  # an item shows the kit it is in

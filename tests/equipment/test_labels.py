@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import io
+import re
 
+import pypdfium2
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from rescueops.equipment import labels
@@ -63,3 +65,35 @@ async def test_label_requests_that_cannot_be_printed(client, make_user) -> None:
     assert too_many.status_code == 422 and too_many.json()["code"] == "too_many_labels"
     hidden = await client.post("/api/v1/equipment/labels", json={"asset_tags": ["BT-1"]}, headers=bearer(logistics))
     assert hidden.status_code == 422 and "BT-1" in hidden.json()["message"]
+
+
+def _draw_svg(svg: str, px_per_mm: int = 8) -> Image.Image:
+    """Rasterise a label sheet the way a browser would draw it: every module square of every label's path, in black on white."""
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    image = Image.new("L", (int(width * px_per_mm), int(height * px_per_mm)), 255)
+    draw = ImageDraw.Draw(image)
+    for path in re.findall(r'<path d="([^"]+)"', svg):
+        for x, y, size in re.findall(r"M([\d.]+) ([\d.]+)h([\d.]+)v[\d.]+h-[\d.]+z", path):
+            x, y, size = float(x) * px_per_mm, float(y) * px_per_mm, float(size) * px_per_mm
+            draw.rectangle((round(x), round(y), round(x + size) - 1, round(y + size) - 1), fill=0)
+    return image
+
+
+async def test_printed_sheets_decode_to_the_item_urls(client, make_user) -> None:
+    await make_team()
+    _, logistics = await make_user("logistics", unit="150426")
+    tags = ["CF-WNT-KIT-R01", "CF-WNT-ROPE-001", "CF-WNT-HARNESS-002"]
+    for tag, type_code in zip(tags, ("static_rope", "static_rope", "harness"), strict=True):
+        await register(client, logistics, tag, type_code)
+    urls = {f"http://127.0.0.1:8000/s/{tag}" for tag in tags}
+    pdf = await client.post("/api/v1/equipment/labels", json={"asset_tags": tags}, headers=bearer(logistics))
+    document = pypdfium2.PdfDocument(pdf.content)
+    page = document[0].render(scale=300 / 72).to_pil()  # 300 dpi, as a phone camera sees a printed label
+    assert {code.text for code in zxingcpp.read_barcodes(page)} == urls
+    svg = await client.post("/api/v1/equipment/labels", json={"asset_tags": tags, "format": "svg"}, headers=bearer(logistics))
+    assert {code.text for code in zxingcpp.read_barcodes(_draw_svg(svg.text))} == urls
+    # Each code sits in its own label: the second label's square decodes to the second tag.
+    sheet = _draw_svg(svg.text)
+    x, y = (labels.MARGIN_X + labels.LABEL_W) * 8, labels.MARGIN_Y * 8
+    second = sheet.crop((int(x), int(y), int(x + labels.LABEL_W * 8), int(y + labels.LABEL_H * 8)))
+    assert [code.text for code in zxingcpp.read_barcodes(second)] == [f"http://127.0.0.1:8000/s/{tags[1]}"]

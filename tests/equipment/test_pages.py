@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rescueops.equipment.tables import Checkout, Item
 from tests.accounts.test_auth import csrf_from
+from tests.conftest import bearer
 from tests.equipment.test_kits import register
 from tests.factories import make_team
 from tests.web.test_pages import sign_in
@@ -71,8 +72,6 @@ async def test_scrap_request_from_the_item_page_and_the_aed_registry_page(client
     asked = await client.post("/equipment/items/CF-WNT-R-009/scrap", data={"_csrf_token": csrf_from(page.text), "reason": "摔坏无法修复"},
                               follow_redirects=False)
     assert asked.status_code in (302, 303) and await ScrapRequest.count() == 1
-    from tests.conftest import bearer
-
     await client.post("/api/v1/aeds", json=aed("AED-WD-009", *WUDAN), headers=bearer(admin))
     registry = await client.get("/equipment/aeds?problems=true")
     assert registry.status_code == 200 and "AED-WD-009" in registry.text and "巡检逾期" in registry.text
@@ -92,7 +91,6 @@ async def test_inventory_by_league(client, make_user) -> None:
 
 async def test_transfer_and_scrap_through_the_pages(client, make_user) -> None:
     from rescueops.equipment.tables import Item, ScrapRequest, TransferRequest
-    from tests.conftest import bearer
     from tests.equipment.test_stock import depot
 
     await make_team()
@@ -104,8 +102,9 @@ async def test_transfer_and_scrap_through_the_pages(client, make_user) -> None:
     await client.post("/api/v1/equipment/items/CF-R-9/scrap", json={"reason": "损坏"}, headers=bearer(admin))
     await sign_in(client, make_user, "captain", team="CF-WNT-01")
     page = await client.get("/equipment/transfers")
-    asked = await client.post("/equipment/transfers", data={"_csrf_token": csrf_from(page.text), "source_depot": store,
-                              "destination_team": "CF-WNT-01", "type_code": "blanket", "quantity": "4", "reason": "安置点"}, follow_redirects=False)
+    asked = await client.post("/equipment/transfers", data={"_csrf_token": csrf_from(page.text), "source_kind": "depot", "source_code": store,
+                              "destination_kind": "team", "destination_code": "CF-WNT-01", "type_code": "blanket", "quantity": "4",
+                              "reason": "安置点"}, follow_redirects=False)
     assert asked.status_code in (302, 303) and await TransferRequest.count() == 1
     client.cookies.clear()
     await sign_in(client, make_user, "county_officer", unit="150426")
@@ -150,3 +149,87 @@ async def test_registering_and_checking_an_aed_on_the_registry_page(client, make
     broken = await client.post("/equipment/aeds/AED-WD-101/checks", data={"_csrf_token": csrf_from(registry.text)}, follow_redirects=False)
     assert broken.status_code in (302, 303)  # no "working" ticked: the device is out of service, and today is the check date
     assert "已停用" in (await client.get("/equipment/aeds")).text
+
+
+async def test_the_scan_page_opens_the_item(client, make_user) -> None:
+    await make_team()
+    await make_team("BT-DH-01", unit="150202")
+    _, admin = await make_user("admin")
+    await register(client, admin, "CF-WNT-R-001", "radio")
+    await register(client, admin, "BT-R-1", "radio", team="BT-DH-01")
+    assert "/login" in str((await client.get("/scan", follow_redirects=True)).url)
+    await sign_in(client, make_user, "logistics", unit="150426")
+    scan = await client.get("/scan")
+    assert scan.status_code == 200 and 'id="tag-input"' in scan.text and 'src="/static/js/scan.js" data-input="tag-input"' in scan.text and 'id="camera-button" hidden' in scan.text
+    script = await client.get("/static/js/scan.js")  # the camera reader the check-in page shares
+    assert script.status_code == 200 and "BarcodeDetector" in script.text
+    assert 'name="viewport"' in scan.text and 'class="scan-input"' in scan.text  # a phone page
+    for typed in ("cf-wnt-r-001", " CF-WNT-R-001 ", "http://127.0.0.1:8000/s/CF-WNT-R-001"):  # typed, scanner, camera reading the label
+        opened = await client.get("/scan", params={"tag": typed}, follow_redirects=False)
+        assert opened.status_code in (302, 303) and opened.headers["location"] == "/equipment/items/CF-WNT-R-001", typed
+    for unknown in ("NOPE-1", "BT-R-1"):  # no such item; another league's team item
+        refused = await client.get("/scan", params={"tag": unknown})
+        assert refused.status_code == 404 and "没有资产标签号为" in refused.text and f'value="{unknown}"' in refused.text
+    assert (await client.get("/s/CF-WNT-R-001", follow_redirects=False)).headers["location"] == "/equipment/items/CF-WNT-R-001"
+    assert 'href="/scan"' in (await client.get("/equipment")).text
+
+
+async def test_the_item_history_is_one_chronological_list(client, make_user) -> None:
+    from rescueops.equipment.tables import ScrapRequest
+    from tests.equipment.test_stock import depot
+
+    team = await make_team(members=1)
+    _, admin = await make_user("admin")
+    store = await depot(client, admin)
+    await client.post("/api/v1/equipment/items", json={"depot_code": store, "asset_tag": "D-GEN-1", "type_code": "generator"},
+                      headers=bearer(admin))
+    asked = await client.post("/api/v1/equipment/transfer-requests", json={
+        "source": {"depot_code": store}, "destination": {"team_code": "CF-WNT-01"}, "asset_tags": ["D-GEN-1"], "reason": "安置点供电"},
+        headers=bearer(admin))
+    assert asked.status_code == 201
+    tid = (await client.get("/api/v1/equipment/transfer-requests", headers=bearer(admin))).json()[0]["id"]
+    for action in ("approve", "dispatch", "receive"):
+        await client.post(f"/api/v1/equipment/transfer-requests/{tid}/steps", json={"action": action}, headers=bearer(admin))
+    await client.post("/api/v1/equipment/items/D-GEN-1/check-out", json={"kind": "member", "person_id": team["people"][0]}, headers=bearer(admin))
+    await client.post("/api/v1/equipment/items/D-GEN-1/check-in", json={"condition": "damaged", "note": "拉绳断了"}, headers=bearer(admin))
+    await client.post("/api/v1/equipment/items/D-GEN-1/repairs/finish", json={"description": "更换拉绳"}, headers=bearer(admin))
+    checklist = {"启动试车": True, "机油": True, "燃油": True, "输出电压": False}
+    await client.post("/api/v1/equipment/items/D-GEN-1/inspections", json={"results": checklist, "note": "电压不稳"}, headers=bearer(admin))
+    await client.post("/api/v1/equipment/items/D-GEN-1/scrap", json={"reason": "电压无法稳定"}, headers=bearer(admin))
+    _, officer = await make_user("county_officer", unit="150426")
+    sid = (await ScrapRequest.select(ScrapRequest.id).first())["id"]
+    await client.post(f"/api/v1/equipment/scrap-requests/{sid}/decision", json={"approve": False, "reason": "先送厂家检修"}, headers=bearer(officer))
+    timeline = (await client.get("/api/v1/equipment/items/D-GEN-1/timeline", headers=bearer(admin))).json()
+    assert [(h["kind"], h["status"]) for h in timeline] == [
+        ("registered", ""), ("transfer", "requested"), ("transfer", "approved"), ("transfer", "dispatched"), ("transfer", "received"),
+        ("owner_changed", ""), ("checked_out", "member"), ("returned", "damaged"), ("repair_started", ""), ("repair_finished", ""),
+        ("inspected", "failed"), ("scrap_requested", ""), ("scrap_decided", "rejected")]
+    assert timeline[0]["detail"] == "储备库" and timeline[5]["detail"] == "储备库 → 翁牛特旗红十字应急救援队"
+    assert "输出电压" in timeline[10]["detail"] and timeline[12]["detail"] == "先送厂家检修"
+    await sign_in(client, make_user, "logistics", unit="150426")
+    page = await client.get("/equipment/items/D-GEN-1")
+    history = page.text[page.text.index('id="history"'):]
+    order = ["登记", "调拨", "归属变更", "借出", "归还", "开始维修", "维修完成", "检查", "申请报废", "报废审批"]
+    positions = [history.index(f"<td>{label}") for label in order]
+    assert positions == sorted(positions) and "已驳回" in history and "拉绳断了" in history
+
+
+async def test_filter_the_inventory_by_type(client, make_user) -> None:
+    await make_team()
+    _, admin = await make_user("admin")
+    await register(client, admin, "CF-R-1", "radio")
+    await register(client, admin, "CF-BOAT-1", "inflatable_boat")
+    await client.post("/api/v1/equipment/kits", json={"team_code": "CF-WNT-01", "asset_tag": "CF-KIT-1", "template_code": "rope_rescue_kit"},
+                      headers=bearer(admin))
+    await sign_in(client, make_user, "logistics", unit="150426")
+    page = await client.get("/equipment?team=CF-WNT-01")
+    assert 'id="type-filter"' in page.text
+    radios = await client.get("/equipment?team=CF-WNT-01&type=radio")
+    listed = radios.text[radios.text.index('id="item-list"'):]
+    assert "CF-R-1" in listed and "CF-BOAT-1" not in listed and "CF-KIT-1" not in listed
+    assert '<option value="radio" selected>' in radios.text
+    kits = await client.get("/equipment?type=kit")
+    listed = kits.text[kits.text.index('id="item-list"'):]
+    assert "CF-KIT-1" in listed and "CF-R-1" not in listed
+    unknown = (await client.get("/api/v1/equipment/items?type=nope", headers=bearer(admin)))
+    assert unknown.status_code == 422

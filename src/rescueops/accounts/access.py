@@ -14,27 +14,41 @@ from rescueops.errors import NotFound, PermissionDenied
 
 # Every signed-in user may view the organisation tree (the structure is not secret), the teams
 # within their scopes, and who a scanned member card belongs to (name and team only).
-_EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view", "drills.view"}
+_EVERYONE = {"orgs.view", "teams.view", "cards.verify", "equipment.view", "drills.view", "deployments.view", "grading.view"}
 # Keeping a roster: members, certificates, insurance, hours, imports, and filing leadership changes.
-_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage", "drills.manage"}
+# Leading a team on a deployment (dispatch, members, log, close) goes with keeping its roster.
+_ROSTER = {"roster.manage", "filings.file", "hours.approve", "members.personal", "equipment.manage", "drills.manage",
+           "deployments.manage", "grading.apply", "grading.appeal"}
 # Supervising teams: registering them, their status, deciding leadership filings, and following events.
 _SUPERVISION = {"teams.manage", "filings.decide", "equipment.scrap", "events.view"}
+# Grading (分级测评): supervisors open assessments, score the assessor items (no separate assessor role: the branch's
+# officers assess), decide, suspend and cancel grades, and read readiness; the region confirms level 1 and decides appeals.
+_GRADING = {"grading.assess", "grading.score", "grading.readiness"}
+_GRADING_REGION = {"grading.confirm", "grading.rubrics"}
+# Cross-region assistance: asking for help and following requests on the board; offering teams is the hubs' part.
+_ASSISTANCE = {"assistance.view", "assistance.request"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
         _EVERYONE
         | _ROSTER
         | _SUPERVISION
-        | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view", "service_accounts.manage"}
+        | _ASSISTANCE
+        | _GRADING
+        | _GRADING_REGION
+        | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view", "service_accounts.manage", "assistance.offer"}
     ),
     Role.region_coordinator: frozenset(
-        _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
+        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | _GRADING_REGION
+        | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
     ),
-    Role.hub_coordinator: frozenset(_EVERYONE | {"users.view", "events.view", "drills.manage"}),
+    Role.hub_coordinator: frozenset(
+        _EVERYONE | _ASSISTANCE | {"users.view", "events.view", "drills.manage", "deployments.manage", "assistance.offer", "grading.readiness"}
+    ),
     Role.league_supervisor: frozenset(
-        _EVERYONE | _ROSTER | _SUPERVISION | {"orgs.manage", "users.view", "users.manage", "audit.view"}
+        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | {"grading.rubrics", "orgs.manage", "users.view", "users.manage", "audit.view"}
     ),
-    Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | {"users.view", "users.manage"}),
+    Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | _GRADING | {"users.view", "users.manage"}),
     Role.logistics: frozenset(_EVERYONE | {"equipment.manage"}),
     Role.captain: frozenset(_EVERYONE | _ROSTER),
     Role.deputy_captain: frozenset(_EVERYONE | _ROSTER),

@@ -522,9 +522,11 @@ async def revoke_api_token(actor: Principal | None, user_id: int, token_id: int)
 LEADERS = {Role.captain, Role.deputy_captain}  # a team's leaders, who are told what concerns the team
 
 
-async def users_holding(roles: set[Role], *, team_ids: list[int] = (), unit_ids: list[int] = ()) -> list[int]:
-    """Users holding one of ``roles`` over one of the teams or units: e.g. the captains or the supervisors to remind."""
-    scope = RoleAssignment.team.is_in(list(team_ids) or [-1]) | RoleAssignment.unit.is_in(list(unit_ids) or [-1])
+async def users_holding(roles: set[Role], *, team_ids: list[int] = (), unit_ids: list[int] = (),
+                        hub_codes: list[str] = ()) -> list[int]:
+    """Users holding one of ``roles`` over one of the teams, units or hubs: e.g. the captains or the supervisors to remind."""
+    scope = (RoleAssignment.team.is_in(list(team_ids) or [-1]) | RoleAssignment.unit.is_in(list(unit_ids) or [-1])
+             | RoleAssignment.hub.code.is_in(list(hub_codes) or ["-"]))
     rows = await RoleAssignment.select(RoleAssignment.user).where(scope & RoleAssignment.role.is_in([r.value for r in roles])).order_by(
         RoleAssignment.user)
     return list(dict.fromkeys(row["user"] for row in rows))

@@ -17,5 +17,8 @@ APP_REGISTRY = AppRegistry(
         "rescueops.jobs.piccolo_app",
         "rescueops.events.piccolo_app",
         "rescueops.drills.piccolo_app",
+        "rescueops.deployments.piccolo_app",
+        "rescueops.coordination.piccolo_app",
+        "rescueops.grading.piccolo_app",
     ]
 )

@@ -1,9 +1,11 @@
 """The scenario library: one YAML file per scenario under ``drills/``, validated by the ``Scenario`` model.
 
 A scenario is data (title, type, objectives and the capabilities they exercise, participants, equipment,
-injects, evaluation criteria). References are checked against the shipped reference data: capabilities
-(``reference/capabilities.yaml``), team categories and equipment types. A broken file is reported with
-its problems and skipped; it never stops the others from loading.
+injects, evaluation criteria). References (capabilities from ``reference/capabilities.yaml``, team categories,
+equipment types) are checked against a ``References`` set: the shipped files when a file is checked, the current
+catalogues when a stored version is read again. A broken file is reported with its problems and skipped; it never
+stops the others from loading. A stored version whose references have since gone is still read (``read_stored``),
+with the problems returned beside it, so pages keep working and show it as needing attention.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
 from rescueops.equipment.service import shipped_types
 from rescueops.teams.service import shipped_categories
@@ -37,6 +39,34 @@ class DrillType(str, Enum):
 def capabilities() -> dict[str, dict[str, str]]:
     text = resources.files("rescueops.drills").joinpath("reference/capabilities.yaml").read_text("utf-8")
     return {entry["code"]: entry for entry in yaml.safe_load(text)["capabilities"]}
+
+
+@dataclass(frozen=True)
+class References:
+    """The codes a scenario may name."""
+
+    capabilities: frozenset[str]
+    categories: frozenset[str]
+    equipment_types: frozenset[str]
+
+
+@cache
+def shipped_references() -> References:
+    return References(capabilities=frozenset(capabilities()), categories=frozenset(c["code"] for c in shipped_categories()),
+                      equipment_types=frozenset(t["code"] for t in shipped_types()))
+
+
+def _references(info: ValidationInfo) -> References:
+    return (info.context or {}).get("references") or shipped_references()
+
+
+def _reference_problem(info: ValidationInfo, problem: str, where: str) -> None:
+    """A file being checked is refused (the error's location says where); a stored version being read again keeps
+    going and the problem is collected, saying where."""
+    collected = (info.context or {}).get("reference_problems")
+    if collected is None:
+        raise ValueError(problem)
+    collected.append(f"{where}: {problem}")
 
 
 class _Strict(BaseModel):
@@ -62,9 +92,10 @@ class Objective(_Strict):
     timing: TimingRule | None = None
 
     @model_validator(mode="after")
-    def _known_capability(self) -> Objective:
-        if self.capability not in capabilities():
-            raise ValueError(f"unknown capability '{self.capability}' (known: {', '.join(sorted(capabilities()))})")
+    def _known_capability(self, info: ValidationInfo) -> Objective:
+        known = _references(info).capabilities
+        if self.capability not in known:
+            _reference_problem(info, f"unknown capability '{self.capability}' (known: {', '.join(sorted(known))})", f"objectives.{self.id}")
         return self
 
 
@@ -74,14 +105,21 @@ class ParticipantRole(_Strict):
     count: int = Field(ge=1, le=1000)
 
 
-class EquipmentLine(_Strict):
-    type: str
+class EquipmentNeed(_Strict):
+    """A type and how many: what a drill plans to bring (checked against the catalogue by the service, not here,
+    so a stored plan still reads after a type has left the catalogue)."""
+
+    type: str = Field(min_length=1, max_length=48)
     quantity: int = Field(ge=1, le=10000)
 
+
+class EquipmentLine(EquipmentNeed):
+    """A scenario's equipment line: the type must be a known equipment type."""
+
     @model_validator(mode="after")
-    def _known_type(self) -> EquipmentLine:
-        if self.type not in {t["code"] for t in shipped_types()}:
-            raise ValueError(f"unknown equipment type '{self.type}'")
+    def _known_type(self, info: ValidationInfo) -> EquipmentLine:
+        if self.type not in _references(info).equipment_types:
+            _reference_problem(info, f"unknown equipment type '{self.type}'", "equipment")
         return self
 
 
@@ -113,10 +151,15 @@ class Scenario(_Strict):
     measures_mobilisation: bool = Field(default=False, description="Record the time from the call to assembly")
 
     @model_validator(mode="after")
-    def _consistent(self) -> Scenario:
+    def _consistent(self, info: ValidationInfo) -> Scenario:
         problems = []
-        known_categories = {c["code"] for c in shipped_categories()}
-        problems += [f"categories: unknown category '{c}'" for c in self.categories if c not in known_categories]
+        known_categories = _references(info).categories
+        unknown = [f"categories: unknown category '{c}'" for c in self.categories if c not in known_categories]
+        collected = (info.context or {}).get("reference_problems")
+        if collected is None:  # a file: reported with the other problems of this file
+            problems += unknown
+        else:
+            collected.extend(unknown)
         objective_ids, role_ids, inject_ids = [o.id for o in self.objectives], [p.role for p in self.participants], [i.id for i in self.injects]
         for kind, ids in (("objectives", objective_ids), ("participants", role_ids), ("injects", inject_ids)):
             problems += [f"{kind}: '{i}' appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
@@ -138,6 +181,20 @@ class Scenario(_Strict):
 
     def objective(self, objective_id: str) -> Objective | None:
         return next((o for o in self.objectives if o.id == objective_id), None)
+
+    def last_inject(self) -> Inject | None:
+        return max(self.injects, key=lambda i: i.offset_minutes, default=None)
+
+
+def read_stored(body: str, references: References) -> tuple[Scenario, list[str]]:
+    """A stored version (JSON) read again against the current references: the scenario, and what it names that is
+    no longer known. Raises ValueError only when the text itself no longer fits the model."""
+    problems: list[str] = []
+    try:
+        scenario = Scenario.model_validate_json(body, context={"references": references, "reference_problems": problems})
+    except ValidationError as error:
+        raise ValueError(_problems(error)) from None
+    return scenario, problems
 
 
 @dataclass

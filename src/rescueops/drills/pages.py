@@ -8,7 +8,7 @@ Times are shown and typed in China Standard Time; the services keep them aware (
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -38,7 +38,7 @@ from rescueops.drills.schemas import (
     TrainingPlanIn,
 )
 from rescueops.drills.tables import DrillStatus, ImprovementStatus, Rating
-from rescueops.equipment.service import shipped_types
+from rescueops.equipment import service as equipment
 from rescueops.errors import Conflict, DomainError, NotFound
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
@@ -53,6 +53,7 @@ PRESENT = ("active", "probation")
 OPEN = (DrillStatus.planned, DrillStatus.running)
 DONE = (DrillStatus.ended, DrillStatus.closed)
 IMPROVEMENT_ROWS = 3  # blank improvement rows the evaluation form always offers
+SPARE_EQUIPMENT_ROWS = 2  # blank rows the planning form offers below the equipment list
 
 
 # --- labels ------------------------------------------------------------------------------------
@@ -162,8 +163,9 @@ class EquipmentName:
     unit: str
 
 
-def equipment_names() -> dict[str, EquipmentName]:
-    return {t["code"]: EquipmentName(pick(t["name_zh"], t["name_en"]), t.get("unit_zh", "件")) for t in shipped_types()}
+async def equipment_names() -> dict[str, EquipmentName]:
+    """The equipment catalogue by type code (a type no longer in it is shown by its code)."""
+    return {t.code: EquipmentName(pick(t.name_zh, t.name_en), t.unit_zh) for t in await equipment.list_types()}
 
 
 def capability_names() -> dict[str, str]:
@@ -191,11 +193,25 @@ class PlanForm:
     lat: str = ""
     lon: str = ""
     team_codes: str = ""
+    unit_codes: list[str] = field(default_factory=list)  # the ticked leagues and partner provinces
+    more_unit_codes: str = ""  # other units taking part, by code (banners, counties, depots)
     other_participants: str = ""
     expected_participants: str = ""
+    equipment: list[tuple[str, str]] = field(default_factory=list)  # (type, quantity) rows as typed
+    equipment_for: str = ""  # the scenario whose list the rows were filled from
     frequency: str = ""
     interval: str = "1"
     occurrences: str = ""
+
+    @classmethod
+    def read(cls, data: Any) -> PlanForm:
+        """The posted form: single fields by name, the ticked units and the equipment rows as lists."""
+        single = {name: data.get(name, "") for name in ("scenario", "title", "organiser_team_code", "organiser_unit_code", "starts_at",
+                                                         "ends_at", "place", "lat", "lon", "team_codes", "more_unit_codes",
+                                                         "other_participants", "expected_participants", "equipment_for", "frequency",
+                                                         "interval", "occurrences")}
+        rows = [(t.strip(), q.strip()) for t, q in zip(data.getall("equipment_type", []), data.getall("equipment_quantity", []), strict=False)]
+        return cls(**single, unit_codes=list(data.getall("unit_codes", [])), equipment=[r for r in rows if r[0] or r[1]])
 
 
 @dataclass
@@ -257,10 +273,22 @@ def _drill_in(form: PlanForm) -> DrillIn:
         "organiser_team_code": form.organiser_team_code.strip() or None, "organiser_unit_code": form.organiser_unit_code.strip() or None,
         "starts_at": parse_local(form.starts_at), "ends_at": parse_local(form.ends_at), "place": form.place,
         "lat": _number(form.lat), "lon": _number(form.lon), "team_codes": _codes(form.team_codes),
+        "unit_codes": list(dict.fromkeys([*form.unit_codes, *_codes(form.more_unit_codes)])),
         "other_participants": _lines(form.other_participants), "expected_participants": _number(form.expected_participants) or 0,
-        "recurrence": recurrence,
+        "equipment": [{"type": t, "quantity": _number(q)} for t, q in form.equipment], "recurrence": recurrence,
     }
     return DrillIn.model_validate(values)
+
+
+async def _scenario_equipment(scenario_id: str) -> list[tuple[str, str]]:
+    """The rows the planning form starts from: what the scenario asks to bring."""
+    if not scenario_id:
+        return []
+    try:
+        scenario = await service.get_scenario(scenario_id)
+    except DomainError:
+        return []
+    return [(line.type, str(line.quantity)) for line in scenario.equipment]
 
 
 # --- the pages' data ---------------------------------------------------------------------------
@@ -317,21 +345,30 @@ async def injects_page(request: Request, drill_id: int, *, error: str | None = N
                 **shared())
 
 
-async def calendar_page(request: Request, *, team: str = "", league: str = "", past: bool = False, error: str | None = None,
-                        status_code: int = 200, plan_form: TrainingPlanForm | None = None) -> Template:
+async def region_choices() -> list[tuple[str, str]]:
+    """(value, label) of the calendar's region views: the whole autonomous region, then each regional hub's region."""
+    whole = [(u.code, _("%(name)s (whole region)") % {"name": pick(u.name_zh, u.name_en)})
+             for u in (await orgs.list_units(PageParams(limit=10), kind=OrgKind.region))[0]]
+    hubs = [(h.code, _("%(region)s region (hub: %(city)s)") % {"region": pick(h.region_zh, h.region_en),
+                                                                 "city": pick(h.hub_city.name_zh, h.hub_city.name_en)})
+            for h in await orgs.list_hubs()]
+    return whole + hubs
+
+
+async def calendar_page(request: Request, *, team: str = "", league: str = "", region: str = "", past: bool = False,
+                        error: str | None = None, status_code: int = 200, plan_form: TrainingPlanForm | None = None) -> Template:
     now = datetime.now(UTC)
     year = now.astimezone(CHINA).year
     drills: list[DrillOut] = []
     progress = []
     feed_link = None
+    narrow = {"team": team or None, "under_code": league or None, "region": region or None}
     try:
         if past:  # what is over (or was ended early), latest first
-            drills = [d for d in await service.list_drills(request.user, team=team or None, under_code=league or None)
-                      if local(d.ends_at) < now or d.status in DONE][::-1]
+            drills = [d for d in await service.list_drills(request.user, **narrow) if local(d.ends_at) < now or d.status in DONE][::-1]
         else:
-            drills = [d for d in await service.list_drills(request.user, team=team or None, under_code=league or None, start=now)
-                      if d.status not in DONE]
-        progress = await service.training_progress(request.user, year, team=team or None, under_code=league or None)
+            drills = [d for d in await service.list_drills(request.user, **narrow, start=now) if d.status not in DONE]
+        progress = await service.training_progress(request.user, year, **narrow)
         if team:
             await teams.get_team(request.user, team)  # only a team the caller may see
             feed_link = feed.feed_url("team", team)
@@ -353,24 +390,41 @@ async def calendar_page(request: Request, *, team: str = "", league: str = "", p
     person_id = await members.person_of_user(request.user.user_id)
     my_feed = feed.feed_url("member", str(person_id)) if person_id is not None else None
     plan_form = plan_form or TrainingPlanForm(team_code=team or _manager_team(request), year=str(year))
+    filters = {"team": team, "league": league, "region": region}
     return page(request, "drills/calendar.html", status_code=status_code, nav="drills", months=months, count=len(drills), past=past,
-                filters={"team": team, "league": league}, error=error, can_plan=can_plan, feed_link=feed_link, my_feed=my_feed, progress=progress,
+                filters=filters, error=error, can_plan=can_plan, feed_link=feed_link, my_feed=my_feed, progress=progress,
                 year=year, plan_form=plan_form, leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
-                query=lambda **extra: urlencode({k: v for k, v in {"team": team, "league": league, **extra}.items() if v}), **shared())
+                regions=await region_choices(),
+                query=lambda **extra: urlencode({k: v for k, v in {**filters, **extra}.items() if v}), **shared())
 
 
 async def plan_page(request: Request, form: PlanForm, *, error: str | None = None, status_code: int = 200) -> Template:
     scenarios = await service.list_scenarios()
-    units = [u for u in await orgs.all_units() if u.kind in (OrgKind.league, OrgKind.county) and can(request.user, "drills.manage", u.path)]
+    every_unit = await orgs.all_units()
+    # Organisers: the branches the planner runs drills for, the autonomous region's own among them.
+    units = [u for u in every_unit if u.kind in service.ORGANISING_KINDS and can(request.user, "drills.manage", u.path)]
+    partners = {m.code for zone in await orgs.list_zones() for m in zone.members}
+    taking_part = [u for u in every_unit if u.kind is OrgKind.league] + [
+        u for u in every_unit if u.kind is OrgKind.partner_province and u.code in partners]
     chosen = next((s for s in scenarios if s.scenario_id == form.scenario), None)
     return page(request, "drills/new.html", status_code=status_code, nav="drills", form=form, error=error, scenarios=scenarios,
-                chosen=chosen, units=units, **shared())
+                chosen=chosen, units=units, taking_part=taking_part, **await equipment_rows(form.equipment, form.equipment_for), **shared())
+
+
+async def equipment_rows(lines: list[tuple[str, str]], scenario_id: str) -> dict[str, Any]:
+    """What the equipment part of the planning form shows: the rows, spare blank ones, and the catalogue to pick from."""
+    return {"equipment_lines": [*lines, *[("", "")] * SPARE_EQUIPMENT_ROWS], "equipment_for": scenario_id,
+            "catalogue": await equipment.list_types()}
 
 
 async def drill_page(request: Request, drill_id: int, *, error: str | None = None, status_code: int = 200,
                      form: dict[str, Any] | None = None) -> Template:
     drill = await service.get_drill(request.user, drill_id)
-    scenario = await service.get_scenario(drill.scenario_id, drill.scenario_version)
+    try:
+        scenario: Scenario | None = await service.get_scenario(drill.scenario_id, drill.scenario_version)
+        scenario_error = None
+    except Conflict as failure:  # the stored version no longer reads: the drill's own record still shows
+        scenario, scenario_error = None, problem(failure)[0]
     powers = await _powers(request, drill)
     attendance = await service.attendance(request.user, drill_id)
     present = {a.person_id for a in attendance}
@@ -389,9 +443,9 @@ async def drill_page(request: Request, drill_id: int, *, error: str | None = Non
     mobilisation = (form or {}).get("mobilisation") or MobilisationForm(to_input(drill.called_at), to_input(drill.assembled_at))
     return page(
         request, "drills/drill.html", status_code=status_code, nav="drills", drill=drill, scenario=scenario, powers=powers,
-        attendance=attendance, roll=roll, error=error, form=form or {}, mobilisation=mobilisation,
-        evaluated=await _evaluated(request, drill) is not None, equipment=equipment_names(),
-        roles={p.role: p.name_zh for p in scenario.participants}, open=drill.status in OPEN,
+        attendance=attendance, roll=roll, error=error, form=form or {}, mobilisation=mobilisation, scenario_error=scenario_error,
+        evaluated=await _evaluated(request, drill) is not None, equipment=await equipment_names(),
+        roles={p.role: p.name_zh for p in scenario.participants} if scenario else {}, open=drill.status in OPEN,
         team_names={t.code: t.name_zh for t in drill.teams}, **shared(),
     )
 
@@ -464,8 +518,9 @@ class DrillPages(Controller):
 
     @get("/drills")
     async def calendar(self, request: Request, team: FromQuery[str | None] = None, league: FromQuery[str | None] = None,
-                       past: FromQuery[bool] = False) -> Template:
-        return await calendar_page(request, team=(team or "").strip(), league=(league or "").strip(), past=past)
+                       region: FromQuery[str | None] = None, past: FromQuery[bool] = False) -> Template:
+        return await calendar_page(request, team=(team or "").strip(), league=(league or "").strip(), region=(region or "").strip(),
+                                   past=past)
 
     @post("/drills/training-plans")
     async def set_training_plan(self, request: Request, data: URLEncodedBody[TrainingPlanForm]) -> Template | Redirect:
@@ -482,20 +537,23 @@ class DrillPages(Controller):
     @get("/drills/scenarios")
     async def scenarios(self, request: Request, category: FromQuery[str | None] = None) -> Template:
         categories = await teams.list_categories()
+        can_plan = can_anywhere(request.user, "drills.manage")
         return page(request, "drills/scenarios.html", nav="drills", scenarios=await service.list_scenarios(category or None),
                     category=category or "", categories=categories, category_names={c.code: pick(c.name_zh, c.name_en) for c in categories},
-                    can_plan=can_anywhere(request.user, "drills.manage"), **shared())
+                    broken_files=service.library_file_problems() if can_plan else [], can_plan=can_plan, **shared())
 
     @get("/drills/scenarios/{scenario_id:str}")
-    async def scenario(self, request: Request, scenario_id: FromPath[str]) -> Template:
-        scenario = await service.get_scenario(scenario_id)
+    async def scenario(self, request: Request, scenario_id: FromPath[str], version: FromQuery[int | None] = None) -> Template:
+        stored = await service.read_scenario(scenario_id, version)
+        scenario = stored.scenario
+        latest = (await service.read_scenario(scenario_id)).scenario.version if version is not None else scenario.version
         categories = await teams.list_categories()
         objectives = {o.id: o for o in scenario.objectives}
-        return page(request, "drills/scenario.html", nav="drills", scenario=scenario, capabilities=capability_names(),
-                    injects=sorted(scenario.injects, key=lambda i: i.offset_minutes), objectives=objectives,
-                    roles={p.role: p.name_zh for p in scenario.participants}, equipment=equipment_names(),
+        return page(request, "drills/scenario.html", nav="drills", scenario=scenario, problems=stored.problems, latest=latest,
+                    capabilities=capability_names(), injects=sorted(scenario.injects, key=lambda i: i.offset_minutes), objectives=objectives,
+                    roles={p.role: p.name_zh for p in scenario.participants}, equipment=await equipment_names(),
                     category_names={c.code: pick(c.name_zh, c.name_en) for c in categories},
-                    can_plan=can_anywhere(request.user, "drills.manage"), **shared())
+                    can_plan=can_anywhere(request.user, "drills.manage") and not stored.problems and latest == scenario.version, **shared())
 
     # --- planning ---
 
@@ -503,10 +561,23 @@ class DrillPages(Controller):
     async def new_drill(self, request: Request, scenario: FromQuery[str | None] = None) -> Template:
         start = (datetime.now(CHINA) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
         return await plan_page(request, PlanForm(scenario=scenario or "", organiser_team_code=_manager_team(request),
-                                                 starts_at=start.strftime(INPUT_FORMAT)))
+                                                 starts_at=start.strftime(INPUT_FORMAT), equipment=await _scenario_equipment(scenario or ""),
+                                                 equipment_for=scenario or ""))
+
+    @get("/drills/new/equipment", guards=[requires("drills.manage")])
+    async def new_drill_equipment(self, request: Request, scenario: FromQuery[str | None] = None) -> Template:
+        """The equipment rows again for another chosen scenario (htmx swaps them into the form)."""
+        chosen = (scenario or "").strip()
+        return page(request, "drills/_plan_equipment.html", **await equipment_rows(await _scenario_equipment(chosen), chosen))
 
     @post("/drills/new", guards=[requires("drills.manage")])
-    async def plan_drill(self, request: Request, data: URLEncodedBody[PlanForm]) -> Template | Redirect:
+    async def plan_drill(self, request: Request) -> Template | Redirect:
+        data = PlanForm.read(await request.form())
+        if data.scenario.strip() and data.equipment_for != data.scenario.strip():
+            # The rows were filled for another scenario (the page could not refresh them): start again from this one's list.
+            again = replace(data, equipment=await _scenario_equipment(data.scenario.strip()), equipment_for=data.scenario.strip())
+            return await plan_page(request, again, status_code=422, error=_(
+                "The equipment list was for another scenario; it now shows what this scenario asks for. Check it and plan again."))
         return await submit(lambda: service.plan_drill(request.user, _drill_in(data)), done=lambda created: f"/drills/{created[0].id}",
                              again=lambda message, status: plan_page(request, data, error=message, status_code=status))
 

@@ -5,21 +5,14 @@ Pure functions of an ``AfterActionReport``: both formats are built from the same
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
-from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
-
+from rescueops import markdown as md
+from rescueops import pdf as doc
 from rescueops.calendar import china_time
 from rescueops.drills.library import DrillType
 from rescueops.drills.schemas import AfterActionReport
 from rescueops.drills.tables import ImprovementStatus, Rating
-from rescueops.pdf import cjk_font
 
 TITLE = "演练评估总结报告"
 NONE = "无"
@@ -72,6 +65,7 @@ def _facts(report: AfterActionReport) -> list[tuple[str, str]]:
         ("演练地点", drill.place),
         ("组织单位", organiser),
         ("参演队伍", _names([team.name_zh for team in drill.teams])),
+        ("参演单位", _names([unit.name_zh for unit in drill.units])),
         ("其他参与单位", _names(drill.other_participants)),
         ("评估人员", _names(report.evaluators)),
         ("签到人数", f"{len(report.attendance)} 人（其中迟到 {late} 人）"),
@@ -137,126 +131,45 @@ def _attendance(report: AfterActionReport) -> tuple[Row, list[Row]]:
 # Markdown
 
 
-def _cell(text: str) -> str:
-    # A "|" would end the cell and a line break the row; <br> is the line break tables allow.
-    return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
-
-
-def _table(header: Row, rows: list[Row]) -> list[str]:
-    if not rows:
-        return [NONE]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(text) for text in row) + " |" for row in rows]
-    return lines
-
-
-def _item(text: str) -> str:
-    # Indent continuation lines so a multi-line text stays inside its list item.
-    return "- " + text.strip().replace("\n", "\n  ")
-
-
 def markdown(report: AfterActionReport) -> str:
     lines = [f"# {TITLE}：{report.drill.title}", "", "## 一、基本情况", ""]
     lines += [f"- **{label}**：{value}" for label, value in _facts(report)]
     lines += ["", "## 二、演练情景", "", report.scenario_setting_zh.strip() or NONE]
-    lines += ["", "## 三、评估结果", "", *_table(*_results(report))]
+    lines += ["", "## 三、评估结果", "", *md.table(*_results(report))]
     lines += ["", "## 四、优点与经验", ""]
-    lines += [_item(text) for text in report.strengths] or [NONE]
+    lines += [md.item(text) for text in report.strengths] or [NONE]
     lines += ["", "## 五、需改进的方面", ""]
-    lines += [_item(f"**{title}**（{rating}）：{observations}") for title, rating, observations in _areas(report)] or [NONE]
-    lines += ["", "## 六、改进计划", "", *_table(*_plan(report))]
-    lines += ["", "## 七、签到名单", "", *_table(*_attendance(report))]
+    lines += [md.item(f"**{title}**（{rating}）：{observations}") for title, rating, observations in _areas(report)] or [NONE]
+    lines += ["", "## 六、改进计划", "", *md.table(*_plan(report))]
+    lines += ["", "## 七、签到名单", "", *md.table(*_attendance(report))]
     lines += ["", "---", "", f"报告生成时间：{china_time(report.generated_at)}（北京时间）", ""]
     return "\n".join(lines)
 
 
 # PDF
 
-MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
-RED = colors.HexColor("#c8102e")  # the Red Cross red of the labels and the web pages
-
-
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    # wordWrap="CJK" lets lines break between any two Chinese characters, which have no spaces to break at.
-    body = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
-    return {
-        "title": ParagraphStyle("title", parent=body, fontSize=18, leading=24, alignment=1, textColor=RED),
-        "subtitle": ParagraphStyle("subtitle", parent=body, fontSize=13, leading=18, alignment=1, spaceAfter=4 * mm),
-        "heading": ParagraphStyle("heading", parent=body, fontSize=13, leading=18, spaceBefore=5 * mm, spaceAfter=2 * mm,
-                                  keepWithNext=1),
-        "body": body,
-        # The font has no "•"; "·" marks the items, hanging so wrapped lines stay clear of it.
-        "item": ParagraphStyle("item", parent=body, leftIndent=5 * mm, bulletIndent=1 * mm, bulletFontName=font),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=9, leading=12),
-        "note": ParagraphStyle("note", parent=body, fontSize=8, leading=11, textColor=colors.grey, spaceBefore=6 * mm),
-    }
-
-
-def _para(text: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
-    # Paragraph text is reportlab's mini-markup: escape it, and keep the writer's line breaks.
-    return Paragraph(escape(text).replace("\n", "<br/>"), style, bulletText=bullet)
-
-
-def _items(texts: list[str], styles: dict[str, ParagraphStyle]) -> list[Paragraph]:
-    return [_para(text.strip(), styles["item"], "·") for text in texts] or [_para(NONE, styles["body"])]
-
-
-def _pdf_table(header: Row, rows: list[Row], widths: list[float], styles: dict[str, ParagraphStyle]) -> Table | Paragraph:
-    if not rows:
-        return _para(NONE, styles["body"])
-    scale = WIDTH / sum(widths)
-    # Paragraphs in the cells so long text wraps inside its column instead of running over the page.
-    data = [[_para(text, styles["cell"]) for text in row] for row in [header, *rows]]
-    table = Table(data, colWidths=[width * scale for width in widths], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#f2f2f2")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
-    return table
-
-
-def _footer(font: str):
-    def draw(canvas, document) -> None:
-        canvas.saveState()
-        canvas.setFont(font, 8)
-        canvas.setFillColor(colors.grey)
-        canvas.drawCentredString(A4[0] / 2, 10 * mm, f"{TITLE} · 第 {document.page} 页")
-        canvas.restoreState()
-
-    return draw
-
 
 def pdf(report: AfterActionReport) -> bytes:
-    font = cjk_font()
-    styles = _styles(font)
+    styles = doc.report_styles(doc.cjk_font())
     heading, body = styles["heading"], styles["body"]
     results = _results(report)
     story = [
-        _para(TITLE, styles["title"]),
-        _para(report.drill.title, styles["subtitle"]),
-        _para("一、基本情况", heading),
-        _pdf_table(["项目", "内容"], [[label, value] for label, value in _facts(report)], [1, 4], styles),
-        _para("二、演练情景", heading),
-        _para(report.scenario_setting_zh.strip() or NONE, body),
-        _para("三、评估结果", heading),
-        _pdf_table(*results, [7, 18, 12, 17, 28, 18][:len(results[0])], styles),  # the last: 系统计时, if any
-        _para("四、优点与经验", heading),
-        *_items(report.strengths, styles),
-        _para("五、需改进的方面", heading),
-        *_items([f"{title}（{rating}）：{observations}" for title, rating, observations in _areas(report)], styles),
-        _para("六、改进计划", heading),
-        _pdf_table(*_plan(report), [7, 30, 16, 10, 13, 15], styles),
-        _para("七、签到名单", heading),
-        _pdf_table(*_attendance(report), [7, 10, 24, 12, 17, 7], styles),
-        _para(f"报告生成时间：{china_time(report.generated_at)}（北京时间）", styles["note"]),
+        doc.para(TITLE, styles["title"]),
+        doc.para(report.drill.title, styles["subtitle"]),
+        doc.para("一、基本情况", heading),
+        doc.table(["项目", "内容"], [[label, value] for label, value in _facts(report)], [1, 4], styles),
+        doc.para("二、演练情景", heading),
+        doc.para(report.scenario_setting_zh.strip() or NONE, body),
+        doc.para("三、评估结果", heading),
+        doc.table(*results, [7, 18, 12, 17, 28, 18][:len(results[0])], styles),  # the last: 系统计时, if any
+        doc.para("四、优点与经验", heading),
+        *doc.bullets(report.strengths, styles),
+        doc.para("五、需改进的方面", heading),
+        *doc.bullets([f"{title}（{rating}）：{observations}" for title, rating, observations in _areas(report)], styles),
+        doc.para("六、改进计划", heading),
+        doc.table(*_plan(report), [7, 30, 16, 10, 13, 15], styles),
+        doc.para("七、签到名单", heading),
+        doc.table(*_attendance(report), [7, 10, 24, 12, 17, 7], styles),
+        doc.para(f"报告生成时间：{china_time(report.generated_at)}（北京时间）", styles["note"]),
     ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
-        title=f"{TITLE}：{report.drill.title}", author="RescueOps",
-    )
-    footer = _footer(font)
-    document.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
+    return doc.build(story, title=f"{TITLE}：{report.drill.title}", footer=TITLE)

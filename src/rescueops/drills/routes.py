@@ -55,12 +55,14 @@ class DrillController(Controller):
     async def plan(self, request: Request, data: JSONBody[DrillIn]) -> list[DrillOut]:
         return await service.plan_drill(request.user, data)
 
-    @get("/", summary="Drills the caller may see, by start time")
+    @get("/", summary="Drills the caller may see, by start time: of a team (?team=), a league or county (?unit=), a region "
+                      "(?region=: a regional hub's code, or the autonomous region's unit code)")
     async def list_drills(
         self, request: Request, team: FromQuery[str | None] = None, unit: FromQuery[str | None] = None,
-        start: FromQuery[datetime | None] = None, end: FromQuery[datetime | None] = None, status: FromQuery[DrillStatus | None] = None,
+        region: FromQuery[str | None] = None, start: FromQuery[datetime | None] = None, end: FromQuery[datetime | None] = None,
+        status: FromQuery[DrillStatus | None] = None,
     ) -> list[DrillOut]:
-        return await service.list_drills(request.user, team=team, under_code=unit, start=start, end=end, status=status)
+        return await service.list_drills(request.user, team=team, under_code=unit, region=region, start=start, end=end, status=status)
 
     @get("/{drill_id:int}", summary="One drill")
     async def get_drill(self, request: Request, drill_id: FromPath[int]) -> DrillOut:
@@ -152,8 +154,8 @@ class DrillController(Controller):
 
     @get("/training-progress", summary="Per team: the year's target, drills held and still planned")
     async def progress(self, request: Request, year: FromQuery[int], team: FromQuery[str | None] = None,
-                       unit: FromQuery[str | None] = None) -> list[TrainingProgressOut]:
-        return await service.training_progress(request.user, year, team=team, under_code=unit)
+                       unit: FromQuery[str | None] = None, region: FromQuery[str | None] = None) -> list[TrainingProgressOut]:
+        return await service.training_progress(request.user, year, team=team, under_code=unit, region=region)
 
     @get("/feeds", summary="Calendar (.ics) feed links: of a team (?team=), or of the caller as a member")
     async def feeds(self, request: Request, team: FromQuery[str | None] = None) -> dict[str, str]:

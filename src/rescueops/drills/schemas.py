@@ -7,9 +7,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from rescueops.drills.library import DrillType, EquipmentLine
+from rescueops.drills.library import DrillType, EquipmentNeed
 from rescueops.drills.tables import DrillStatus, ImprovementStatus, Rating
 from rescueops.events.schemas import EventPayload
+from rescueops.orgs.schemas import UnitRef
 
 
 class ScenarioSummary(BaseModel):
@@ -23,6 +24,8 @@ class ScenarioSummary(BaseModel):
     duration_minutes: int
     objectives: int
     injects: int
+    problems: list[str] = Field(default_factory=list, description="Why the stored version needs attention (references since "
+                                "removed from the catalogues); empty when it is in order")
 
 
 class RecurrenceIn(BaseModel):
@@ -49,9 +52,13 @@ class DrillIn(BaseModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     team_codes: list[str] = Field(default_factory=list, description="Invited teams; the organising team is always invited")
-    other_participants: list[str] = Field(default_factory=list, description="Departments and units taking part, by name")
+    unit_codes: list[str] = Field(default_factory=list, max_length=50, description=(
+        "Organisation units taking part: leagues, banners and counties, depots, partner provinces of a cooperation zone"))
+    other_participants: list[str] = Field(default_factory=list, description="Other departments taking part, by name "
+                                          "(e.g. a banner emergency management bureau)")
     expected_participants: int = Field(default=0, ge=0, le=100000)
-    equipment: list[EquipmentLine] | None = Field(default=None, description="Empty: what the scenario asks for")
+    equipment: list[EquipmentNeed] | None = Field(default=None, description="Empty: what the scenario asks for; "
+                                                  "each type must be in the equipment catalogue")
     recurrence: RecurrenceIn | None = None
 
     @model_validator(mode="after")
@@ -90,9 +97,10 @@ class DrillOut(BaseModel):
     lat: float | None
     lon: float | None
     teams: list[TeamRef]
+    units: list[UnitRef]
     other_participants: list[str]
     expected_participants: int
-    equipment: list[EquipmentLine]
+    equipment: list[EquipmentNeed]
     status: DrillStatus
     series_id: int | None
     cancel_reason: str

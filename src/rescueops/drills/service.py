@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
-from rescueops.calendar import CHINA, add_months
+from rescueops.calendar import CHINA, add_months, in_china, quarter_hours
 from rescueops.db import write_transaction
 from rescueops.db.paths import within
 from rescueops.drills import feed as feed_tokens
 from rescueops.drills import library
-from rescueops.drills.library import Scenario
+from rescueops.drills.library import References, Scenario
 from rescueops.drills.schemas import (
     AfterActionReport,
     AttendanceOut,
@@ -46,6 +45,7 @@ from rescueops.drills.tables import (
     DrillSeries,
     DrillStatus,
     DrillTeam,
+    DrillUnit,
     Evaluation,
     ImprovementItem,
     ImprovementStatus,
@@ -54,11 +54,14 @@ from rescueops.drills.tables import (
     ScenarioVersion,
     TrainingPlan,
 )
+from rescueops.equipment import service as equipment
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.events import service as events
 from rescueops.members import service as members
 from rescueops.members.tables import HoursSource, MemberStatus, Person
 from rescueops.orgs import service as orgs
+from rescueops.orgs.schemas import UnitRef
+from rescueops.orgs.tables import OrgKind
 from rescueops.teams import service as teams
 from rescueops.teams.tables import Team
 
@@ -109,20 +112,67 @@ async def sync_library(directory: Path | None = None) -> list[str]:
     return [f"drill scenarios: {added} versions added, {len(found.scenarios)} valid files", *report]
 
 
-def _summary(row: dict[str, Any]) -> ScenarioSummary:
-    scenario = Scenario.model_validate_json(row["body"])
+@dataclass(frozen=True)
+class StoredScenario:
+    """A stored scenario version as read now: the scenario, and what it names that the catalogues no longer know."""
+
+    scenario: Scenario
+    problems: tuple[str, ...]
+
+
+async def current_references() -> References:
+    """What stored versions are checked against on every read: the capabilities shipped with this release and the
+    team categories and equipment types in the catalogues now."""
+    return References(capabilities=frozenset(library.capabilities()),
+                      categories=frozenset(c.code for c in await teams.list_categories()),
+                      equipment_types=frozenset(t.code for t in await equipment.list_types()))
+
+
+def _unreadable(row: dict[str, Any], reason: str) -> Conflict:
+    return Conflict(f"Scenario '{row['scenario_id']}' version {row['version']} as stored no longer reads ({reason}); "
+                    "publish a corrected version of its file.", code="scenario_unreadable")
+
+
+async def _stored(row: dict[str, Any], references: References | None = None) -> StoredScenario:
+    """Re-validated on every read, so a reference removed since the version was loaded shows up as a problem of that
+    version instead of an error wherever it is shown."""
+    try:
+        scenario, problems = library.read_stored(row["body"], references or await current_references())
+    except ValueError as error:
+        raise _unreadable(row, str(error)) from None
+    return StoredScenario(scenario, tuple(problems))
+
+
+def _summary(row: dict[str, Any], stored: StoredScenario | None, reason: str = "") -> ScenarioSummary:
+    if stored is None:  # the stored text no longer fits the model: listed from its columns, flagged
+        return ScenarioSummary(scenario_id=row["scenario_id"], version=row["version"], title_zh=row["title_zh"], title_en=row["title_en"],
+                               type=row["type"], categories=_json(row["categories"]), difficulty="", duration_minutes=0, objectives=0,
+                               injects=0, problems=[reason])
+    scenario = stored.scenario
     return ScenarioSummary(scenario_id=scenario.id, version=scenario.version, title_zh=scenario.title_zh, title_en=scenario.title_en,
                            type=scenario.type, categories=scenario.categories, difficulty=scenario.difficulty,
-                           duration_minutes=scenario.duration_minutes, objectives=len(scenario.objectives), injects=len(scenario.injects))
+                           duration_minutes=scenario.duration_minutes, objectives=len(scenario.objectives), injects=len(scenario.injects),
+                           problems=list(stored.problems))
 
 
 async def list_scenarios(category: str | None = None) -> list[ScenarioSummary]:
-    """The latest version of every scenario."""
+    """The latest version of every scenario; one needing attention is listed with the reasons, never dropped."""
     latest: dict[str, dict[str, Any]] = {}
     for row in await ScenarioVersion.select().order_by(ScenarioVersion.scenario_id).order_by(ScenarioVersion.version):
         latest[row["scenario_id"]] = row
-    summaries = [_summary(row) for row in latest.values()]
+    references = await current_references()
+    summaries = []
+    for row in latest.values():
+        try:
+            summaries.append(_summary(row, await _stored(row, references)))
+        except Conflict as error:
+            summaries.append(_summary(row, None, error.message))
     return [s for s in summaries if category in s.categories] if category else summaries
+
+
+def library_file_problems(directory: Path | None = None) -> list[tuple[str, str]]:
+    """(file, what is wrong) for each scenario file in the library folder that cannot be loaded."""
+    return library.read_library(directory).problems
 
 
 async def _scenario_row(scenario_id: str, version: int | None = None) -> dict[str, Any]:
@@ -135,8 +185,12 @@ async def _scenario_row(scenario_id: str, version: int | None = None) -> dict[st
     return row
 
 
+async def read_scenario(scenario_id: str, version: int | None = None) -> StoredScenario:
+    return await _stored(await _scenario_row(scenario_id, version))
+
+
 async def get_scenario(scenario_id: str, version: int | None = None) -> Scenario:
-    return Scenario.model_validate_json((await _scenario_row(scenario_id, version))["body"])
+    return (await read_scenario(scenario_id, version)).scenario
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -180,6 +234,10 @@ async def _drill_outs(rows: list[dict[str, Any]]) -> list[DrillOut]:
     for row in await DrillTeam.select(DrillTeam.drill, DrillTeam.team.code.as_alias("code"), DrillTeam.team.name_zh.as_alias("name_zh")).where(
             DrillTeam.drill.is_in(ids)).order_by(DrillTeam.id):
         invited.setdefault(row["drill"], []).append(TeamRef(code=row["code"], name_zh=row["name_zh"]))
+    units: dict[int, list[UnitRef]] = {}
+    for row in await DrillUnit.select(DrillUnit.drill, *orgs.unit_ref_columns(DrillUnit.unit, "unit")).where(
+            DrillUnit.drill.is_in(ids)).order_by(DrillUnit.id):
+        units.setdefault(row["drill"], []).append(orgs.unit_ref(row, "unit"))
     counts: dict[int, int] = {}
     for row in await Attendance.select(Attendance.drill).where(Attendance.drill.is_in(ids)):
         counts[row["drill"]] = counts.get(row["drill"], 0) + 1
@@ -192,7 +250,7 @@ async def _drill_outs(rows: list[dict[str, Any]]) -> list[DrillOut]:
             organiser_unit_name_zh=row["unit_name"],
             organiser_team=TeamRef(code=row["team_code"], name_zh=row["team_name"]) if row["team_code"] else None,
             starts_at=row["starts_at"], ends_at=row["ends_at"], place=row["place"], lat=row["lat"], lon=row["lon"],
-            teams=invited.get(row["id"], []), other_participants=_json(row["other_participants"]),
+            teams=invited.get(row["id"], []), units=units.get(row["id"], []), other_participants=_json(row["other_participants"]),
             expected_participants=row["expected_participants"], equipment=_json(row["equipment"]), status=row["status"],
             series_id=row["series"], cancel_reason=row["cancel_reason"], called_at=row["called_at"], assembled_at=row["assembled_at"],
             mobilisation_minutes=round(mobilisation, 1) if mobilisation is not None else None, clock=_clock(row),
@@ -207,15 +265,22 @@ async def _invited_paths(drill_id: int) -> dict[int, str]:
         DrillTeam.drill == drill_id)}
 
 
+async def _unit_paths(drill_id: int) -> list[str]:
+    """Paths of the organisation units taking part."""
+    return [r["path"] for r in await DrillUnit.select(DrillUnit.unit.path.as_alias("path")).where(DrillUnit.drill == drill_id)]
+
+
 async def _drill_row(principal: Principal, drill_id: int, action: str, *, organiser_only: bool = False) -> dict[str, Any]:
     """The drill, if the caller may see it and do ``action`` on it: as its organiser, or (unless ``organiser_only``)
-    for a team it invited."""
+    for a team it invited. Those over a unit taking part see it; running it stays with the organiser and the teams."""
     row = await Drill.select(*_DRILL_COLUMNS).where(Drill.id == drill_id).first()
     if row is None:
         raise NotFound(f"No drill #{drill_id}.")
     paths = [row["org_path"], *(await _invited_paths(drill_id)).values()]
-    if not any(can(principal, "drills.view", path) for path in paths):
+    if not any(can(principal, "drills.view", path) for path in [*paths, *await _unit_paths(drill_id)]):
         raise NotFound(f"No drill #{drill_id}, or it is outside your scope.")
+    if action == "drills.view" and not organiser_only:
+        return row
     allowed = paths[:1] if organiser_only else paths
     if not any(can(principal, action, path) for path in allowed):
         raise PermissionDenied(f"Your roles do not allow '{action}' on this drill.", code="forbidden")
@@ -226,17 +291,39 @@ async def get_drill(principal: Principal, drill_id: int) -> DrillOut:
     return (await _drill_outs([await _drill_row(principal, drill_id, "drills.view")]))[0]
 
 
-async def list_drills(principal: Principal, *, team: str | None = None, under_code: str | None = None, start: datetime | None = None,
-                      end: datetime | None = None, status: DrillStatus | None = None) -> list[DrillOut]:
-    """Drills the caller may see (organised within their scopes, or inviting a team within them), by start time."""
+async def _touching(paths: list[str]) -> Any:
+    """Drills organised under one of the paths, or with an invited team or a unit taking part under one."""
+    condition = within(Drill.org_path, paths)
+    if condition is None:  # the root: every drill
+        return Drill.id.is_not_null()
+    joined = {r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, paths))}
+    joined |= {r["drill"] for r in await DrillUnit.select(DrillUnit.drill).where(within(DrillUnit.unit.path, paths))}
+    return condition | Drill.id.is_in(sorted(joined)) if joined else condition
+
+
+async def region_paths(region: str) -> list[str]:
+    """The org paths of a region: a regional hub's coverage (by hub code), or the whole autonomous region (its unit code)."""
+    hubs = await orgs.hub_paths()
+    if region in hubs:
+        return list(hubs[region])
+    try:
+        unit = await orgs.get_unit(region)
+    except NotFound:
+        unit = None
+    if unit is None or unit.kind is not OrgKind.region:
+        raise NotFound(f"No region '{region}': give a regional hub ({', '.join(sorted(hubs))}) or the autonomous region's code.")
+    return [unit.path]
+
+
+async def list_drills(principal: Principal, *, team: str | None = None, under_code: str | None = None, region: str | None = None,
+                      start: datetime | None = None, end: datetime | None = None, status: DrillStatus | None = None) -> list[DrillOut]:
+    """Drills the caller may see (organised within their scopes, or with a team or a unit taking part within them), by start
+    time; ``team``, ``under_code`` (a league or county) and ``region`` (a hub's region or the whole autonomous region)
+    narrow them to those the team, unit or region takes part in."""
     scopes = scopes_for(principal, "drills.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing drills.")
-    query = Drill.select(*_DRILL_COLUMNS).order_by(Drill.starts_at).order_by(Drill.id)
-    own = within(Drill.org_path, scopes)
-    if own is not None:
-        invited = [r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, scopes))]
-        query = query.where(own | Drill.id.is_in(invited) if invited else own)
+    query = Drill.select(*_DRILL_COLUMNS).order_by(Drill.starts_at).order_by(Drill.id).where(await _touching(scopes))
     if team:
         try:
             team_id = (await teams.team_row(team))["id"]
@@ -244,9 +331,9 @@ async def list_drills(principal: Principal, *, team: str | None = None, under_co
             return []  # as for a team out of scope: the answer does not tell which codes exist
         query = query.where(Drill.id.is_in([r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)] or [-1]))
     if under_code:
-        path = (await orgs.get_unit(under_code)).path
-        invited_under = [r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, [path]))]
-        query = query.where(within(Drill.org_path, [path]) | Drill.id.is_in(invited_under or [-1]))
+        query = query.where(await _touching([(await orgs.get_unit(under_code)).path]))
+    if region:
+        query = query.where(await _touching(await region_paths(region)))
     if start:
         query = query.where(Drill.ends_at >= start)
     if end:
@@ -254,6 +341,10 @@ async def list_drills(principal: Principal, *, team: str | None = None, under_co
     if status:
         query = query.where(Drill.status == status.value)
     return await _drill_outs(await query)
+
+
+ORGANISING_KINDS = (OrgKind.region, OrgKind.league, OrgKind.county)  # the branches: the autonomous region's, a league's, a county's
+TAKING_PART_KINDS = (OrgKind.league, OrgKind.county, OrgKind.depot, OrgKind.partner_province)
 
 
 async def _organiser(data: DrillIn) -> tuple[int, int | None, str]:
@@ -268,18 +359,67 @@ async def _organiser(data: DrillIn) -> tuple[int, int | None, str]:
         unit = await orgs.get_unit(data.organiser_unit_code or "")
     except NotFound:
         raise field_error("organiser_unit_code", f"no organisation unit '{data.organiser_unit_code}'") from None
+    if unit.kind not in ORGANISING_KINDS:
+        raise field_error("organiser_unit_code", f"{unit.name_zh} ({unit.code}) is not a Red Cross branch of the region; "
+                                                 "name it among the units taking part (unit_codes)")
     return await orgs.unit_id(unit.code), None, unit.path
+
+
+async def _units_taking_part(codes: list[str]) -> dict[str, int]:
+    """Code -> id of each unit taking part, after checking it may: a league, county or depot of the region, or a
+    partner province of a cooperation zone."""
+    codes = list(dict.fromkeys(codes))
+    found = await orgs.units_by_code(codes)
+    missing = [code for code in codes if code not in found]
+    if missing:
+        raise field_error("unit_codes", f"no organisation unit {', '.join(repr(c) for c in missing)}")
+    for code in codes:
+        unit = found[code]
+        if unit.kind is OrgKind.region:
+            raise field_error("unit_codes", f"{unit.name_zh} ({code}) is the autonomous region: make it the organiser "
+                                            "(organiser_unit_code) rather than a unit taking part")
+        if unit.kind not in TAKING_PART_KINDS:
+            raise field_error("unit_codes", f"{unit.name_zh} ({code}) cannot take part in a drill")
+    partners = {code for code in codes if found[code].kind is OrgKind.partner_province}
+    if partners:
+        zone_members = {member.code for zone in await orgs.list_zones() for member in zone.members}
+        outside = sorted(partners - zone_members)
+        if outside:
+            raise field_error("unit_codes", f"{', '.join(found[c].name_zh for c in outside)} is not in a cooperation zone with the region")
+    return {code: await orgs.unit_id(code) for code in codes}
+
+
+async def _check_equipment(lines: list[Any]) -> None:
+    """What a drill brings must be in the equipment catalogue, one line per type."""
+    known = {t.code for t in await equipment.list_types()}
+    types = [line.type for line in lines]
+    unknown = [t for t in dict.fromkeys(types) if t not in known]
+    if unknown:
+        raise field_error("equipment", f"unknown equipment type {', '.join(repr(t) for t in unknown)}: choose types from the equipment catalogue")
+    twice = sorted({t for t in types if types.count(t) > 1})
+    if twice:
+        raise field_error("equipment", f"{', '.join(repr(t) for t in twice)} listed twice: give one line per type with the whole quantity")
 
 
 async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
     """Plan a drill from a library scenario (and its repeats, for a recurring training)."""
     scenario_row = await _scenario_row(data.scenario_id, data.scenario_version)
-    scenario = Scenario.model_validate_json(scenario_row["body"])
+    stored = await _stored(scenario_row)
+    if stored.problems:
+        raise field_error("scenario_id", f"scenario '{data.scenario_id}' version {scenario_row['version']} needs attention "
+                                         f"({'; '.join(stored.problems)}); publish a corrected version before planning from it")
+    scenario = stored.scenario
     unit_id, team_id, org_path = await _organiser(data)
     authorize(principal, "drills.manage", org_path)
     if data.starts_at <= _now():
         raise field_error("starts_at", "a drill is planned for the future; log a past one as a record instead")
     ends_at = data.ends_at or data.starts_at + timedelta(minutes=scenario.duration_minutes)
+    last = scenario.last_inject()
+    if last is not None and ends_at < data.starts_at + timedelta(minutes=last.offset_minutes):
+        earliest = in_china(data.starts_at + timedelta(minutes=last.offset_minutes)).strftime("%Y-%m-%d %H:%M")
+        raise field_error("ends_at", f"the drill would end {(ends_at - data.starts_at).total_seconds() / 60:.0f} min after it starts, before "
+                                     f"the scenario's last inject '{last.id}' at {last.offset_minutes} min; end it at {earliest} "
+                                     "(Beijing time) or later")
     invited = list(dict.fromkeys(([data.organiser_team_code] if data.organiser_team_code else []) + data.team_codes))
     if not invited:
         raise field_error("team_codes", "invite at least one team")
@@ -291,7 +431,9 @@ async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
             raise field_error("team_codes", f"no team '{code}'") from None
         if team_rows[code]["status"] == "exited":
             raise field_error("team_codes", f"team '{code}' has exited")
-    equipment = data.equipment if data.equipment is not None else scenario.equipment
+    units = await _units_taking_part(data.unit_codes)
+    to_bring = data.equipment if data.equipment is not None else scenario.equipment
+    await _check_equipment(to_bring)
     slots = occurrences(data.starts_at, ends_at, data.recurrence)
     created = []
     async with write_transaction():
@@ -305,10 +447,13 @@ async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
                 scenario=scenario_row["id"], series=series_id, title=data.title or scenario.title_zh, organiser_unit=unit_id,
                 organiser_team=team_id, org_path=org_path, starts_at=start, ends_at=end, place=data.place, lat=data.lat, lon=data.lon,
                 other_participants=json.dumps(data.other_participants, ensure_ascii=False), expected_participants=data.expected_participants,
-                equipment=json.dumps([line.model_dump() for line in equipment]), created_by=principal.username, created_at=_now(),
+                equipment=json.dumps([{"type": line.type, "quantity": line.quantity} for line in to_bring]), created_by=principal.username,
+                created_at=_now(),
             )).returning(Drill.id))[0]["id"]
             for code in invited:
                 await DrillTeam.insert(DrillTeam(drill=drill_id, team=team_rows[code]["id"]))
+            for unit in units.values():
+                await DrillUnit.insert(DrillUnit(drill=drill_id, unit=unit))
             await accounts.record_audit(principal, "drills.drill.plan", "drill", str(drill_id), org_path,
                                         {**data.model_dump(mode="json", exclude={"recurrence"}), "starts_at": start.isoformat()})
             await events.emit(principal, "drill.scheduled", DrillEvent(
@@ -453,8 +598,12 @@ async def end_drill(principal: Principal, drill_id: int) -> DrillOut:
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
     if _now() < row["starts_at"] - CHECK_IN_WINDOW:
         raise Conflict("This drill has not begun: cancel it instead, or end it once it has taken place.", code="drill_not_open")
+    now = _now()
+    values: dict[Any, Any] = {Drill.status: DrillStatus.ended.value, Drill.ended_at: now, Drill.clock_paused_at: None}
+    if row["clock_paused_at"] is not None:  # ended while paused: the pause stays out of the exercise time
+        values[Drill.paused_seconds] = row["paused_seconds"] + int((now - row["clock_paused_at"]).total_seconds())
     async with write_transaction():
-        won = await Drill.update({Drill.status: DrillStatus.ended.value, Drill.ended_at: _now(), Drill.clock_paused_at: None}).where(
+        won = await Drill.update(values).where(
             (Drill.id == drill_id) & Drill.status.is_in([DrillStatus.planned.value, DrillStatus.running.value])).returning(Drill.id)
         if not won:
             raise Conflict(f"A {row['status']} drill cannot be ended.", code="invalid_transition")
@@ -495,9 +644,7 @@ async def evaluate(principal: Principal, drill_id: int, data: EvaluationIn) -> A
     return await after_action_report(principal, drill_id)
 
 
-def _hours(checked_in: datetime, until: datetime) -> Decimal:
-    """Quarter hours, rounded down; never negative."""
-    return Decimal(max(0, math.floor((until - checked_in).total_seconds() / 900))) / 4
+_hours = quarter_hours  # quarter hours, rounded down; never negative
 
 
 async def close_drill(principal: Principal, drill_id: int) -> DrillOut:
@@ -535,7 +682,8 @@ async def after_action_report(principal: Principal, drill_id: int) -> AfterActio
     automatic = await timing_results(drill_id, scenario)
     capabilities = library.capabilities()
     results = [ObjectiveResult(
-        objective_id=o.id, title_zh=o.title_zh, capability_zh=capabilities[o.capability]["name_zh"], criteria=o.criteria,
+        objective_id=o.id, title_zh=o.title_zh, criteria=o.criteria,
+        capability_zh=capabilities[o.capability]["name_zh"] if o.capability in capabilities else o.capability,  # since removed: its code
         rating=ratings[o.id]["rating"] if o.id in ratings else None, observations=ratings[o.id]["observations"] if o.id in ratings else "",
         automatic=automatic.get(o.id)) for o in scenario.objectives]
     evaluators = _json(next(iter(ratings.values()))["evaluators"])
@@ -598,8 +746,9 @@ async def set_training_plan(principal: Principal, team_code: str, data: Training
     return (await training_progress(principal, data.year, team=team_code))[0]
 
 
-async def training_progress(principal: Principal, year: int, *, team: str | None = None, under_code: str | None = None) -> list[TrainingProgressOut]:
-    """Per team: the year's target, the drills held (ended or closed) and those still planned."""
+async def training_progress(principal: Principal, year: int, *, team: str | None = None, under_code: str | None = None,
+                            region: str | None = None) -> list[TrainingProgressOut]:
+    """Per team (of one team, a unit or a region): the year's target, the drills held (ended or closed) and those still planned."""
     scopes = scopes_for(principal, "drills.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing drills.")
@@ -611,6 +760,10 @@ async def training_progress(principal: Principal, year: int, *, team: str | None
         query = query.where(Team.code == team)
     if under_code:
         query = query.where(within(Team.path, [(await orgs.get_unit(under_code)).path]))
+    if region:
+        in_region = within(Team.path, await region_paths(region))
+        if in_region is not None:
+            query = query.where(in_region)
     team_rows = await query
     ids = [t["id"] for t in team_rows] or [-1]
     targets = {r["team"]: r["target_count"] for r in await TrainingPlan.select().where(TrainingPlan.team.is_in(ids) & (TrainingPlan.year == year))}
@@ -748,7 +901,11 @@ async def release_injects(now: datetime | None = None, *, drill_id: int | None =
         query = query.where(Drill.id == drill_id)
     released = 0
     for row in await query:
-        scenario = await get_scenario(row["scenario_id"], row["scenario_version"])
+        try:
+            scenario = await get_scenario(row["scenario_id"], row["scenario_version"])
+        except Conflict as error:  # one unreadable scenario must not hold up the other drills' injects
+            log.error("drill injects not released", extra={"drill": row["id"], "reason": error.message})
+            continue
         elapsed = _clock(row, now).elapsed_minutes
         done = {r["inject_id"] for r in await InjectDelivery.select(InjectDelivery.inject_id).where(InjectDelivery.drill == row["id"])}
         for inject in sorted(scenario.injects, key=lambda i: i.offset_minutes):
@@ -766,23 +923,46 @@ async def release_injects(now: datetime | None = None, *, drill_id: int | None =
     return f"{released} injects released"
 
 
+async def _roles_played(drill_id: int) -> dict[int, str]:
+    """Person -> the scenario role they play in the drill ("" for none), for everyone checked in."""
+    return {r["person"]: r["role"] for r in await Attendance.select(Attendance.person, Attendance.role).where(Attendance.drill == drill_id)}
+
+
+def _is_addressed(role: str, roles_played: dict[int, str], to_roles: list[str]) -> bool:
+    """An inject reaches the participants playing the roles it names; when nobody was given a role, everyone checked in."""
+    return role in to_roles or not any(roles_played.values())
+
+
 async def _addressed(drill_id: int, roles: list[str]) -> list[int]:
-    """Logins of the checked-in participants playing the addressed roles (all checked in, when no roles were assigned),
-    and the invited teams' leaders, who follow every inject."""
-    rows = await Attendance.select(Attendance.person, Attendance.role).where(Attendance.drill == drill_id)
-    assigned = any(r["role"] for r in rows)
-    people = [r["person"] for r in rows if not assigned or r["role"] in roles]
+    """Logins of the checked-in participants the inject is addressed to, and the invited teams' leaders, who follow
+    every inject."""
+    played = await _roles_played(drill_id)
+    people = [person for person, role in played.items() if _is_addressed(role, played, roles)]
     users = list((await members.users_of(people)).values())
     return [*users, *await accounts.users_holding(accounts.LEADERS, team_ids=list(await _invited_paths(drill_id)))]
 
 
+async def _reader(principal: Principal, row: dict[str, Any]) -> tuple[bool, str | None, dict[int, str]]:
+    """(sees every inject, the role the caller plays or None, the roles played): the organisers and the leaders of the
+    invited teams follow every inject, as their inboxes do; a participant sees those addressed to their role."""
+    paths = [row["org_path"], *(await _invited_paths(row["id"])).values()]
+    played = await _roles_played(row["id"])
+    if any(can(principal, "drills.manage", path) for path in paths):
+        return True, None, played
+    person = await members.person_of_user(principal.user_id)
+    return False, played.get(person) if person is not None else None, played
+
+
 async def injects(principal: Principal, drill_id: int) -> list[InjectOut]:
-    """The injects released so far, newest first, with who acknowledged them."""
+    """The injects released so far that reach the caller, newest first, with who acknowledged them."""
     row = await _drill_row(principal, drill_id, "drills.view")
     scenario = await get_scenario(row["scenario_id"], row["scenario_version"])
     by_id = {i.id: i for i in scenario.injects}
     controller = can(principal, "drills.manage", row["org_path"])  # the expected actions are for the controllers and evaluators
-    deliveries = await InjectDelivery.select().where(InjectDelivery.drill == drill_id).order_by(InjectDelivery.delivered_at, ascending=False)
+    sees_all, role, played = await _reader(principal, row)
+    deliveries = [d for d in await InjectDelivery.select().where(InjectDelivery.drill == drill_id).order_by(
+        InjectDelivery.delivered_at, ascending=False)
+        if d["inject_id"] in by_id and (sees_all or (role is not None and _is_addressed(role, played, by_id[d["inject_id"]].to_roles)))]
     acks = await InjectAck.select(InjectAck.delivery, InjectAck.user_id).where(InjectAck.delivery.is_in([d["id"] for d in deliveries] or [-1]))
     outs = []
     for delivery in deliveries:
@@ -799,8 +979,8 @@ async def injects(principal: Principal, drill_id: int) -> list[InjectOut]:
 async def acknowledge(principal: Principal, drill_id: int, inject_id: str) -> InjectOut:
     row = await _drill_row(principal, drill_id, "drills.view")
     delivery = await InjectDelivery.select().where((InjectDelivery.drill == drill_id) & (InjectDelivery.inject_id == inject_id)).first()
-    if delivery is None:
-        raise NotFound(f"Inject '{inject_id}' has not been released in this drill.")
+    if delivery is None or not any(i.inject_id == inject_id for i in await injects(principal, drill_id)):
+        raise NotFound(f"Inject '{inject_id}' has not been released in this drill, or it is not addressed to you.")
     async with write_transaction():
         inserted = await InjectAck.insert(InjectAck(delivery=delivery["id"], user_id=principal.user_id, user_name=principal.display_name,
                                                     acked_at=_now())).on_conflict(action="DO NOTHING").returning(InjectAck.id)
@@ -838,3 +1018,39 @@ async def timing_results(drill_id: int, scenario: Scenario) -> dict[str, str]:
         results[objective.id] = (f"{'达到' if met else '未达到'}：注入后 {rule.within_minutes} 分钟内{what} {len(within)} 人"
                                  f"（要求 {rule.count} 人）{reached}")
     return results
+
+
+# --- read for grading (分级测评) ----------------------------------------------------------------------
+
+
+async def grading_facts(team_ids: list[int], since: datetime, until: datetime) -> dict[int, list[dict[str, Any]]]:
+    """Per team, the closed drills it took part in (organiser or invited) that started in [since, until), in three
+    queries whatever the number of teams: drill id, title, type (the scenario's), ``starts_on`` (China date),
+    ``joint`` (with another team, a unit taking part by name, other departments, or organised by a branch) and the
+    measured ``mobilisation_minutes`` (None when not measured)."""
+    if not team_ids:
+        return {}
+    taking_part = (DrillTeam.team.is_in(list(team_ids)) & (DrillTeam.drill.status == DrillStatus.closed.value)
+                   & (DrillTeam.drill.starts_at >= since) & (DrillTeam.drill.starts_at < until))
+    rows = await DrillTeam.select(
+        DrillTeam.team, DrillTeam.drill, DrillTeam.drill.title.as_alias("title"), DrillTeam.drill.scenario.type.as_alias("type"),
+        DrillTeam.drill.starts_at.as_alias("starts_at"), DrillTeam.drill.called_at.as_alias("called_at"),
+        DrillTeam.drill.assembled_at.as_alias("assembled_at"), DrillTeam.drill.organiser_team.as_alias("organiser_team"),
+        DrillTeam.drill.other_participants.as_alias("other_participants"),
+    ).where(taking_part).order_by(DrillTeam.drill.starts_at)
+    drills = DrillTeam.select(DrillTeam.drill).where(taking_part)
+    teams_in: dict[int, int] = {}
+    for row in await DrillTeam.select(DrillTeam.drill).where(DrillTeam.drill.is_in(drills)):
+        teams_in[row["drill"]] = teams_in.get(row["drill"], 0) + 1
+    with_units = {row["drill"] for row in await DrillUnit.select(DrillUnit.drill).where(DrillUnit.drill.is_in(drills))}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        minutes = ((row["assembled_at"] - row["called_at"]).total_seconds() / 60
+                   if row["called_at"] and row["assembled_at"] else None)
+        joint = (teams_in.get(row["drill"], 0) > 1 or row["drill"] in with_units or bool(_json(row["other_participants"]))
+                 or row["organiser_team"] is None)
+        found.setdefault(row["team"], []).append({
+            "id": row["drill"], "title": row["title"], "type": row["type"], "starts_on": in_china(row["starts_at"]).date(),
+            "joint": joint, "mobilisation_minutes": round(minutes, 1) if minutes is not None else None,
+        })
+    return found

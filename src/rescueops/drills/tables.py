@@ -96,6 +96,14 @@ class DrillTeam(Table, tablename="drills_team"):
     team = ForeignKey(Team, on_delete=OnDelete.restrict)
 
 
+class DrillUnit(Table, tablename="drills_unit"):
+    """An organisation unit taking part by name (a league, banner or county, a depot, a partner province's Red Cross);
+    unique per (drill, unit) by an index made in the migration. Its supervisors see the drill."""
+
+    drill = ForeignKey(Drill, on_delete=OnDelete.cascade)
+    unit = ForeignKey(OrgUnit, on_delete=OnDelete.restrict)
+
+
 class Attendance(Table, tablename="drills_attendance"):
     """A member at a drill; unique per (drill, person) by an index made in the migration."""
 

@@ -1,4 +1,4 @@
-"""Equipment spreadsheets: the template for registering a team's or depot's items, and reading it."""
+"""Equipment spreadsheets: the template for registering a team's or depot's items and kits, and reading it."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ COLUMNS = [
     ("funding", "资金来源", False, "财政 / 捐赠 / 项目"),
     ("expires_on", "有效期至", False, "留空按类型保质期"),
     ("notes", "备注", False, ""),
+    ("kit_template", "套装模板", False, "登记箱组时填写模板名称或代码（如 绳索救援组）：这一行就是箱组本身，装备类型留空或填 装备箱组"),
+    ("kit", "所属套装", False, "装入哪个箱组：填写箱组的资产标签号（本表中登记的，或本单位已登记的）"),
 ]
 HEADER_OF = {key: header for key, header, _, _ in COLUMNS}
 BY_HEADER = {header: key for key, header, _, _ in COLUMNS} | {key: key for key, *_ in COLUMNS}

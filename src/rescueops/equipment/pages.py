@@ -1,9 +1,13 @@
-"""Equipment pages: the inventory with label printing, an item's page (what a scan opens) with quick actions, due lists, stock."""
+"""Equipment pages: the inventory (registering items, kits and stock, label printing), an item's page (what a scan opens)
+with quick actions, the scan page, the catalogue, due lists, transfers, depots and public AEDs."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
@@ -21,22 +25,29 @@ from rescueops.equipment.schemas import (
     AedProblem,
     CheckinIn,
     CheckoutIn,
+    CorrectionIn,
     InspectionIn,
+    ItemIn,
+    KitIn,
+    MovementIn,
     OwnerIn,
+    PackIn,
+    RepairDoneIn,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
     StockLine,
+    TransferIn,
     TransferRequestIn,
     TransferStepIn,
 )
-from rescueops.equipment.tables import ItemStatus
-from rescueops.errors import DomainError
+from rescueops.equipment.tables import FundingSource, ItemStatus, MovementKind
+from rescueops.errors import DomainError, NotFound
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind
+from rescueops.web.i18n import current_locale, pick
 from rescueops.web.i18n import gettext as _
-from rescueops.web.i18n import pick
 from rescueops.web.pages import page, problem, submit
 
 
@@ -57,6 +68,90 @@ def aed_problem_labels() -> dict[str, str]:
 def transfer_status_labels() -> dict[str, str]:
     return {"requested": _("requested"), "approved": _("approved"), "rejected": _("rejected"), "dispatched": _("dispatched"),
             "received": _("received")}
+
+
+def movement_labels() -> dict[str, str]:
+    return {MovementKind.receive: _("receive"), MovementKind.issue: _("issue"), MovementKind.consume: _("consume"),
+            MovementKind.write_off: _("write off"), MovementKind.adjust: _("adjust (count correction)"),
+            MovementKind.transfer_in: _("transfer in"), MovementKind.transfer_out: _("transfer out")}
+
+
+def history_labels() -> dict[str, str]:
+    """What an item's history entries and their status codes say, in the page's language."""
+    return {
+        "registered": _("Registered"), "checked_out": _("Checked out"), "returned": _("Returned"), "inspected": _("Inspection"),
+        "repair_started": _("Repair started"), "repair_finished": _("Repair finished"), "scrap_requested": _("Scrapping requested"),
+        "scrap_decided": _("Scrapping decided"), "transfer": _("Transfer"), "owner_changed": _("Owner changed"),
+        "member": _("to a member"), "drill": _("to a drill"), "deployment": _("to a deployment"), "loan": _("lent to a team"),
+        "ok": _("good"), "damaged": _("damaged"), "lost": _("lost"), "passed": _("passed"), "failed": _("failed"),
+        "pending": _("pending"), **transfer_status_labels(),
+    }
+
+
+def funding_labels() -> dict[str, str]:
+    return {FundingSource.fiscal: _("fiscal"), FundingSource.donation: _("donation"), FundingSource.project: _("project")}
+
+
+def _error_summaries() -> dict[str, str]:
+    """What the equipment error codes mean, for pages in Chinese (web.pages.problem knows the codes shared by every domain)."""
+    return {
+        "duplicate_asset_tag": _("That asset tag is already on another item."),
+        "insufficient_stock": _("Not enough in stock: nothing was moved."),
+        "item_unavailable": _("The item is not available: it is out, in maintenance or on its way elsewhere."),
+        "item_expired": _("The item is past its expiry date and cannot go out."),
+        "item_gone": _("The item is scrapped or lost."),
+        "not_checked_out": _("The item is not checked out."),
+        "not_in_maintenance": _("The item is not in maintenance."),
+        "scrap_pending": _("Scrapping this item is already waiting for approval."),
+        "own_request": _("You asked for this yourself; the supervising branch decides it."),
+        "bad_equipment_file": _("The file cannot be read."),
+        "no_labels": _("Choose at least one item to label."),
+        "too_many_labels": _("Too many labels for one sheet run."),
+    }
+
+
+def _explain(error: Exception) -> tuple[str, int]:
+    message, status = problem(error)
+    summary = _error_summaries().get(getattr(error, "code", ""))
+    if summary and current_locale.get() != "en":
+        return f"{summary}（{message}）", status
+    return message, status
+
+
+async def _submit(action: Callable[[], Awaitable[Any]], *, done: str | Callable[[Any], str],
+                  again: Callable[[str, int], Awaitable[Template]]) -> Template | Redirect:
+    """web.pages.submit, with the equipment error codes explained in the page's language too."""
+    failure: list[Exception] = []
+
+    async def run() -> Any:
+        try:
+            return await action()
+        except (DomainError, ValidationError) as error:
+            failure.append(error)
+            raise
+
+    return await submit(run, done=done, again=lambda message, status: again(*_explain(failure[0])))
+
+
+def _filled(form: object) -> dict[str, str]:
+    """A form's text fields without the empty ones, so the schema's defaults and None apply."""
+    return {name: value.strip() for name, value in vars(form).items() if isinstance(value, str) and value.strip()}
+
+
+def _tags(text: str) -> list[str]:
+    """Asset tags typed or scanned into one box: separated by commas (either kind), spaces or new lines."""
+    return list(dict.fromkeys(t.upper() for t in re.split(r"[\s,，、;；]+", text) if t))
+
+
+def _owner(kind: str, code: str) -> OwnerIn:
+    return OwnerIn(team_code=code.strip() or None) if kind == "team" else OwnerIn(depot_code=code.strip() or None)
+
+
+def _owner_query(team: str, depot: str) -> str:
+    return f"team={team}" if team else f"depot={depot}"
+
+
+# --- forms ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -86,15 +181,81 @@ class AedCheckForm:
     note: str = ""
 
 
-def _filled(form: object) -> dict[str, str]:
-    """A form's fields without the empty ones, so the schema's defaults and None apply."""
-    return {name: value.strip() for name, value in vars(form).items() if value.strip()}
+@dataclass
+class OwnerForm:
+    """The owner the inventory page is showing; every form on it carries it."""
+
+    team_code: str = ""
+    depot_code: str = ""
+
+    def owner(self) -> OwnerIn:
+        return OwnerIn(team_code=self.team_code.strip() or None, depot_code=None if self.team_code.strip() else self.depot_code.strip() or None)
+
+    def back(self) -> str:
+        return f"/equipment?{_owner_query(self.team_code.strip(), self.depot_code.strip())}"
+
+
+@dataclass
+class ItemForm(OwnerForm):
+    asset_tag: str = ""
+    type_code: str = ""
+    serial_number: str = ""
+    storage_location: str = ""
+    acquired_on: str = ""
+    cost: str = ""
+    funding: str = "fiscal"
+    expires_on: str = ""
+    notes: str = ""
+
+
+@dataclass
+class KitForm(OwnerForm):
+    asset_tag: str = ""
+    template_code: str = ""
+    storage_location: str = ""
+    contents: str = ""  # asset tags of the items to pack at once
+
+
+@dataclass
+class MovementForm(OwnerForm):
+    type_code: str = ""
+    kind: str = "receive"
+    quantity: str = ""
+    location: str = ""
+    reference: str = ""
+    note: str = ""
+
+
+@dataclass
+class StockTransferForm(OwnerForm):
+    type_code: str = ""
+    quantity: str = ""
+    source_location: str = ""
+    destination_kind: str = "team"
+    destination_code: str = ""  # empty: another location of the same owner
+    destination_location: str = ""
+    reference: str = ""
+    note: str = ""
+
+
+@dataclass
+class CorrectionForm(OwnerForm):
+    quantity: str = ""
+    note: str = ""
+
+
+@dataclass
+class PackForm:
+    contents: str = ""  # asset tags, as typed or scanned
+    action: str = "pack"  # or "unpack"
+    back: str = ""  # the inventory or the kit's own page
 
 
 @dataclass
 class CheckoutForm:
     kind: str = "member"
     person_id: str = ""
+    borrower_team_code: str = ""
     reference: str = ""
     due_back: str = ""
 
@@ -117,6 +278,13 @@ class FaultForm:
 
 
 @dataclass
+class RepairDoneForm:
+    finished_on: str = ""
+    cost: str = ""
+    description: str = ""
+
+
+@dataclass
 class ScrapForm:
     reason: str = ""
 
@@ -125,6 +293,7 @@ class ScrapForm:
 class StepForm:
     action: str = ""
     note: str = ""
+    location: str = ""
 
 
 @dataclass
@@ -135,8 +304,10 @@ class ScrapDecisionForm:
 
 @dataclass
 class TransferForm:
-    source_depot: str = ""
-    destination_team: str = ""
+    source_kind: str = "depot"
+    source_code: str = ""
+    destination_kind: str = "team"
+    destination_code: str = ""
     type_code: str = ""
     quantity: str = ""
     asset_tags: str = ""
@@ -155,40 +326,96 @@ class LabelForm:
     format: str = "pdf"
 
 
+@dataclass
+class Filters:
+    team: str = ""
+    depot: str = ""
+    league: str = ""
+    status: str = ""
+    type: str = ""
+    q: str = ""
+
+
+# --- page builders -------------------------------------------------------------------------
+
+
+async def inventory_page(request: Request, filters: Filters, *, error: str | None = None, status_code: int = 200,
+                         forms: dict[str, Any] | None = None) -> Template:
+    """The inventory; filtered to one team or depot it also registers items, kits and stock movements for that owner."""
+    owner = OwnerIn(team_code=filters.team, depot_code=None) if filters.team else OwnerIn(depot_code=filters.depot) if filters.depot else None
+    items, total = await service.list_items(
+        request.user, PageParams(limit=200), team=filters.team or None, depot=filters.depot or None if not filters.team else None,
+        under_code=filters.league or None, status=ItemStatus(filters.status) if filters.status in ItemStatus.__members__ else None,
+        type_code=filters.type or None, q=filters.q or None,
+    )
+    kits, stock, ledger, can_manage = [], [], [], False
+    if owner is not None:
+        kits = await service.kits_of(request.user, owner)
+        stock = await service.balances(request.user, owner)
+        ledger = await service.ledger(request.user, owner, limit=20)
+        can_manage = can(request.user, "equipment.manage", await service.path_of(owner))
+    types = await service.list_types()
+    defaults = {"team_code": filters.team, "depot_code": "" if filters.team else filters.depot}
+    forms = {"item": ItemForm(**defaults), "kit": KitForm(**defaults), "movement": MovementForm(**defaults),
+             "transfer": StockTransferForm(**defaults), **(forms or {})}
+    return page(request, "equipment/inventory.html", status_code=status_code, nav="equipment", items=items, total=total, kits=kits,
+                stock=stock, ledger=ledger, filters=filters, owner=owner, can_manage=can_manage, error=error, forms=forms, types=types,
+                item_types=[t for t in types if t.tracking.value == "item" and t.code != "kit"],
+                stock_types=[t for t in types if t.tracking.value == "stock"], templates=await service.list_kit_templates(),
+                locations=sorted({b.location for b in stock if b.location}),
+                leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
+                status_labels=status_labels(), movement_labels=movement_labels(), funding_labels=funding_labels(), pick=pick)
+
+
+def _filters_of(form: OwnerForm) -> Filters:
+    return Filters(team=form.team_code.strip(), depot="" if form.team_code.strip() else form.depot_code.strip())
+
+
 async def item_page(request: Request, asset_tag: str, *, error: str | None = None, status_code: int = 200) -> Template:
     item = await service.get_item(request.user, asset_tag)
-    row = await service._item_row(request.user, asset_tag, "equipment.view")
+    owner_path = await service.owner_path(item.owner)
     roster = await members.roster(request.user, item.owner.code) if item.owner.kind == "team" else None
+    kit = await service.get_kit(request.user, asset_tag) if item.kit_template else None
     return page(
-        request, "equipment/item.html", status_code=status_code, nav="equipment", item=item, error=error,
-        history=await service.item_history(request.user, asset_tag), inspections=await service.inspections_of(request.user, asset_tag),
-        repairs=await service.repairs_of(request.user, asset_tag),
+        request, "equipment/item.html", status_code=status_code, nav="equipment", item=item, error=error, kit=kit,
+        history=await service.item_timeline(request.user, asset_tag), history_labels=history_labels(),
         people=[m for m in roster.members if m.status.value in ("active", "probation")] if roster else [],
-        can_manage=can(request.user, "equipment.manage", row["owner_path"]), status_labels=status_labels(), pick=pick,
+        can_manage=can(request.user, "equipment.manage", owner_path), status_labels=status_labels(), pick=pick,
         today=date.today().isoformat(),
     )
 
 
-async def _act(request: Request, asset_tag: str, action) -> Template | Redirect:
-    return await submit(action, done=f"/equipment/items/{asset_tag}",
-                        again=lambda message, status: item_page(request, asset_tag, error=message, status_code=status))
+async def _act(request: Request, asset_tag: str, action: Callable[[], Awaitable[Any]]) -> Template | Redirect:
+    return await _submit(action, done=f"/equipment/items/{asset_tag}",
+                         again=lambda message, status: item_page(request, asset_tag, error=message, status_code=status))
 
 
-async def transfers_page(request: Request, error: str | None = None, status_code: int = 200) -> Template:
+async def transfers_page(request: Request, error: str | None = None, status_code: int = 200, form: TransferForm | None = None) -> Template:
     """Transfer requests the caller sends or receives, with the step each side may take, and scrapping to decide."""
     transfers, types = await service.list_transfers(request.user), await service.list_types()
     steps = {}
     for t in transfers:
-        side = {"requested": ("source", ["approve", "reject"]), "approved": ("source", ["dispatch"]),
-                "dispatched": ("destination", ["receive"])}.get(t.status)
-        if side:
-            owner = t.source if side[0] == "source" else t.destination
-            path = await service.owner_path(owner)
-            steps[t.id] = side[1] if can(request.user, "equipment.manage", path) else []
+        actions = {"requested": ["approve", "reject"], "approved": ["dispatch"], "dispatched": ["receive"]}.get(t.status)
+        if actions:
+            owner = t.source if service.acting_side(t.raised_by, actions[0]) == "source" else t.destination
+            steps[t.id] = actions if can(request.user, "equipment.manage", await service.owner_path(owner)) else []
     return page(request, "equipment/transfers.html", status_code=status_code, nav="equipment", transfers=transfers, steps=steps,
                 scraps=await service.pending_scraps(request.user), types=types, type_names={t.code: t.name_zh for t in types}, error=error,
-                depots=await service.list_depots(request.user),
+                depots=await service.list_depots(request.user), form=form or TransferForm(),
                 status_labels=transfer_status_labels())
+
+
+async def due_page(request: Request, team: str, depot: str, league: str) -> Template:
+    owner = OwnerIn(team_code=team) if team else OwnerIn(depot_code=depot) if depot else None
+    error, status_code, due, late = None, 200, [], []
+    try:
+        due = await service.due_inspections(request.user, under_code=league or None, owner=owner)
+        late = await service.overdue(request.user, league or None, owner)
+    except DomainError as failure:  # an unknown team, depot or league code
+        error, status_code = _explain(failure)
+    return page(request, "equipment/due.html", status_code=status_code, nav="equipment", due=due, overdue=late, error=error,
+                filters={"team": team, "depot": depot, "league": league}, depots=await service.list_depots(request.user),
+                leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0], status_labels=status_labels(), pick=pick)
 
 
 async def aeds_page(request: Request, error: str | None = None, status_code: int = 200, *, problems: bool = False,
@@ -199,6 +426,13 @@ async def aeds_page(request: Request, error: str | None = None, status_code: int
                 today=date.today().isoformat())
 
 
+def scanned_tag(text: str) -> str:
+    """The asset tag in what a scanner or camera read: a label's URL (…/s/TAG) or the tag itself."""
+    text = text.strip()
+    found = re.search(r"/s/([^/?#\s]+)", text)
+    return (found.group(1) if found else text).strip().upper()
+
+
 class EquipmentPages(Controller):
     include_in_schema = False
     guards = [signed_in]
@@ -206,34 +440,88 @@ class EquipmentPages(Controller):
     @get("/equipment")
     async def inventory(
         self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None,
-        league: FromQuery[str | None] = None, status: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        league: FromQuery[str | None] = None, status: FromQuery[str | None] = None, type: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
     ) -> Template:
-        items, total = await service.list_items(
-            request.user, PageParams(limit=200), team=team or None, depot=(depot or None) if not team else None, under_code=league or None,
-            status=ItemStatus(status) if status in ItemStatus.__members__ else None, q=q or None,
-        )
-        kits = await service.team_kits(request.user, team) if team else []
-        stock = await service.balances(request.user, OwnerIn(team_code=team or None, depot_code=None if team else depot)) if (team or depot) else []
-        return page(request, "equipment/inventory.html", nav="equipment", items=items, total=total, kits=kits, stock=stock,
-                    filters={"team": team or "", "depot": depot or "", "league": league or "", "status": status or "", "q": q or ""},
-                    leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
-                    status_labels=status_labels(), pick=pick)
+        return await inventory_page(request, Filters(team=team or "", depot="" if team else depot or "", league=league or "",
+                                                     status=status or "", type=type or "", q=q or ""))
+
+    @get("/equipment/types")
+    async def catalogue(self, request: Request) -> Template:
+        return page(request, "equipment/catalogue.html", nav="equipment", types=await service.catalogue(), pick=pick)
+
+    @post("/equipment/items")
+    async def register_item(self, request: Request, data: URLEncodedBody[ItemForm]) -> Template | Redirect:
+        fields = {k: v for k, v in _filled(data).items() if k not in ("team_code", "depot_code")}
+        return await _submit(
+            lambda: service.register_item(request.user, ItemIn(**data.owner().model_dump(), **{**fields, "asset_tag": data.asset_tag.strip().upper()})),
+            done=data.back(), again=lambda message, status: inventory_page(request, _filters_of(data), error=message, status_code=status,
+                                                                           forms={"item": data}))
+
+    @post("/equipment/kits")
+    async def register_kit(self, request: Request, data: URLEncodedBody[KitForm]) -> Template | Redirect:
+        return await _submit(
+            lambda: service.register_kit(request.user, KitIn(
+                **data.owner().model_dump(), asset_tag=data.asset_tag.strip().upper(), template_code=data.template_code,
+                storage_location=data.storage_location.strip(), asset_tags=_tags(data.contents))),
+            done=data.back(), again=lambda message, status: inventory_page(request, _filters_of(data), error=message, status_code=status,
+                                                                           forms={"kit": data}))
+
+    @post("/equipment/kits/{asset_tag:str}/pack")
+    async def pack(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[PackForm]) -> Template | Redirect:
+        back = data.back if data.back.startswith("/equipment") else f"/equipment/items/{asset_tag}"
+
+        async def again(message: str, status: int) -> Template:
+            if back.startswith("/equipment/items/"):
+                return await item_page(request, asset_tag, error=message, status_code=status)
+            kit = await service.get_kit(request.user, asset_tag)
+            return await inventory_page(request, Filters(team=kit.owner.code) if kit.owner.kind == "team" else Filters(depot=kit.owner.code),
+                                        error=message, status_code=status)
+
+        return await _submit(lambda: service.pack(request.user, asset_tag, PackIn(asset_tags=_tags(data.contents)), unpack=data.action == "unpack"),
+                             done=back, again=again)
+
+    @post("/equipment/stock/movements")
+    async def move_stock(self, request: Request, data: URLEncodedBody[MovementForm]) -> Template | Redirect:
+        fields = {k: v for k, v in _filled(data).items() if k not in ("team_code", "depot_code")}
+        return await _submit(
+            lambda: service.move_stock(request.user, MovementIn(**data.owner().model_dump(), **fields)),
+            done=data.back(), again=lambda message, status: inventory_page(request, _filters_of(data), error=message, status_code=status,
+                                                                           forms={"movement": data}))
+
+    @post("/equipment/stock/transfers")
+    async def transfer_stock(self, request: Request, data: URLEncodedBody[StockTransferForm]) -> Template | Redirect:
+        async def action() -> Any:
+            source = data.owner()
+            destination = _owner(data.destination_kind, data.destination_code) if data.destination_code.strip() else source
+            return await service.transfer_stock(request.user, TransferIn(
+                type_code=data.type_code, source=source, destination=destination, quantity=data.quantity.strip(),
+                source_location=data.source_location, destination_location=data.destination_location, reference=data.reference, note=data.note))
+
+        return await _submit(action, done=data.back(), again=lambda message, status: inventory_page(
+            request, _filters_of(data), error=message, status_code=status, forms={"transfer": data}))
+
+    @post("/equipment/stock/movements/{movement_id:int}/correction")
+    async def correct(self, request: Request, movement_id: FromPath[int], data: URLEncodedBody[CorrectionForm]) -> Template | Redirect:
+        return await _submit(
+            lambda: service.correct_movement(request.user, movement_id, CorrectionIn(quantity=data.quantity.strip(), note=data.note)),
+            done=data.back(), again=lambda message, status: inventory_page(request, _filters_of(data), error=message, status_code=status))
 
     @post("/equipment/import", status_code=200)
     async def import_items(self, request: Request, data: MultipartBody[ImportForm], team: FromQuery[str | None] = None,
                            depot: FromQuery[str | None] = None) -> Template | Redirect:
         owner = OwnerIn(team_code=team or None, depot_code=None if team else depot)
+        back = f"/equipment?{_owner_query(team or '', depot or '')}"
         commit = data.mode == "commit"
         try:
             report = await service.import_items(request.user, owner, data.file.filename or "items", await data.file.read(), commit=commit)
         except (DomainError, ValidationError) as error:
-            message, status = problem(error)
+            message, status = _explain(error)
             return page(request, "equipment/import_report.html", status_code=status, nav="equipment", report=None, error=message,
-                        details=getattr(error, "details", []), back=f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
+                        details=getattr(error, "details", []), back=back)
         if commit:
-            return Redirect(f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
-        return page(request, "equipment/import_report.html", nav="equipment", report=report, error=None, details=[],
-                    back=f"/equipment?{'team=' + team if team else 'depot=' + (depot or '')}")
+            return Redirect(back)
+        return page(request, "equipment/import_report.html", nav="equipment", report=report, error=None, details=[], back=back)
 
     @post("/equipment/labels", status_code=200)
     async def print_labels(self, request: Request, data: URLEncodedBody[LabelForm]) -> Response:
@@ -247,6 +535,18 @@ class EquipmentPages(Controller):
         """What a label's QR code opens: the item's page (after logging in, for an authorised user)."""
         return Redirect(f"/equipment/items/{asset_tag}")
 
+    @get("/scan")
+    async def scan(self, request: Request, tag: FromQuery[str | None] = None) -> Template | Redirect:
+        """The phone's scan page: a typed tag, a handheld scanner's text or the camera's reading opens the item's page."""
+        error, status_code, typed = None, 200, scanned_tag(tag or "")
+        if typed:
+            try:
+                await service.get_item(request.user, typed)
+                return Redirect(f"/equipment/items/{typed}")
+            except NotFound:
+                error, status_code = _("No item has the asset tag %(tag)s (or it is outside your scope).") % {"tag": typed}, 404
+        return page(request, "equipment/scan.html", status_code=status_code, nav="equipment", error=error, tag=typed)
+
     @get("/equipment/items/{asset_tag:str}")
     async def item(self, request: Request, asset_tag: FromPath[str]) -> Template:
         return await item_page(request, asset_tag)
@@ -254,8 +554,9 @@ class EquipmentPages(Controller):
     @post("/equipment/items/{asset_tag:str}/check-out")
     async def check_out(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[CheckoutForm]) -> Template | Redirect:
         return await _act(request, asset_tag, lambda: service.check_out(request.user, asset_tag, CheckoutIn(
-            kind=data.kind, person_id=int(data.person_id) if data.person_id.isdigit() else None,
-            reference=data.reference, due_back=data.due_back or None)))
+            kind=data.kind, person_id=int(data.person_id) if data.person_id.isdigit() and data.kind == "member" else None,
+            borrower_team_code=data.borrower_team_code.strip() or None if data.kind == "loan" else None,
+            reference=data.reference if data.kind in ("drill", "deployment") else "", due_back=data.due_back or None)))
 
     @post("/equipment/items/{asset_tag:str}/check-in")
     async def check_in(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[CheckinForm]) -> Template | Redirect:
@@ -270,6 +571,10 @@ class EquipmentPages(Controller):
     @post("/equipment/items/{asset_tag:str}/fault")
     async def fault(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[FaultForm]) -> Template | Redirect:
         return await _act(request, asset_tag, lambda: service.record_repair(request.user, asset_tag, RepairIn(description=data.description)))
+
+    @post("/equipment/items/{asset_tag:str}/repaired")
+    async def repaired(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[RepairDoneForm]) -> Template | Redirect:
+        return await _act(request, asset_tag, lambda: service.finish_repair(request.user, asset_tag, RepairDoneIn(**_filled(data))))
 
     @post("/equipment/items/{asset_tag:str}/scrap")
     async def scrap(self, request: Request, asset_tag: FromPath[str], data: URLEncodedBody[ScrapForm]) -> Template | Redirect:
@@ -286,13 +591,13 @@ class EquipmentPages(Controller):
 
     @post("/equipment/aeds")
     async def register_aed(self, request: Request, data: URLEncodedBody[AedForm]) -> Template | Redirect:
-        return await submit(lambda: service.register_aed(request.user, AedIn(**_filled(data))), done="/equipment/aeds",
-                            again=lambda message, status: aeds_page(request, message, status, form=data))
+        return await _submit(lambda: service.register_aed(request.user, AedIn(**_filled(data))), done="/equipment/aeds",
+                             again=lambda message, status: aeds_page(request, message, status, form=data))
 
     @post("/equipment/aeds/{code:str}/checks")
     async def check_aed(self, request: Request, code: FromPath[str], data: URLEncodedBody[AedCheckForm]) -> Template | Redirect:
-        return await submit(lambda: service.record_aed_check(request.user, code, AedCheckIn(**{**_filled(data), "working": data.working == "yes"})),
-                            done="/equipment/aeds", again=lambda message, status: aeds_page(request, message, status))
+        return await _submit(lambda: service.record_aed_check(request.user, code, AedCheckIn(**{**_filled(data), "working": data.working == "yes"})),
+                             done="/equipment/aeds", again=lambda message, status: aeds_page(request, message, status))
 
     @get("/equipment/transfers")
     async def transfers(self, request: Request) -> Template:
@@ -300,29 +605,32 @@ class EquipmentPages(Controller):
 
     @post("/equipment/transfers")
     async def request_transfer(self, request: Request, data: URLEncodedBody[TransferForm]) -> Template | Redirect:
-        lines = [StockLine(type=data.type_code, quantity=int(data.quantity))] if data.type_code and data.quantity.isdigit() else []
-        tags = [t.strip().upper() for t in data.asset_tags.replace("，", ",").split(",") if t.strip()]
-        return await submit(
-            lambda: service.request_transfer(request.user, TransferRequestIn(
-                source=OwnerIn(depot_code=data.source_depot), destination=OwnerIn(team_code=data.destination_team),
-                stock_lines=lines, asset_tags=tags, reason=data.reason)),
-            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
+        """Ask for materials: a team or depot asks a depot or a team (the receiving side asks, the source approves)."""
+        async def action() -> Any:
+            lines = [StockLine(type=data.type_code, quantity=data.quantity.strip())] if data.type_code and data.quantity.strip() else []
+            return await service.request_transfer(request.user, TransferRequestIn(
+                source=_owner(data.source_kind, data.source_code), destination=_owner(data.destination_kind, data.destination_code),
+                stock_lines=lines, asset_tags=_tags(data.asset_tags), reason=data.reason))
+
+        return await _submit(action, done="/equipment/transfers",
+                             again=lambda message, status: transfers_page(request, message, status, form=data))
 
     @post("/equipment/transfers/{transfer_id:int}")
     async def transfer_step(self, request: Request, transfer_id: FromPath[int], data: URLEncodedBody[StepForm]) -> Template | Redirect:
-        return await submit(lambda: service.advance_transfer(request.user, transfer_id, TransferStepIn(action=data.action, note=data.note)),
-                            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
+        return await _submit(
+            lambda: service.advance_transfer(request.user, transfer_id, TransferStepIn(action=data.action, note=data.note, location=data.location)),
+            done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
 
     @post("/equipment/scrap-requests/{request_id:int}")
     async def scrap_decision(self, request: Request, request_id: FromPath[int], data: URLEncodedBody[ScrapDecisionForm]) -> Template | Redirect:
-        return await submit(
+        return await _submit(
             lambda: service.decide_scrap(request.user, request_id, ScrapDecisionIn(approve=data.decision == "approve", reason=data.reason)),
             done="/equipment/transfers", again=lambda message, status: transfers_page(request, message, status))
 
     @get("/equipment/due")
-    async def due(self, request: Request) -> Template:
-        return page(request, "equipment/due.html", nav="equipment", due=await service.due_inspections(request.user),
-                    overdue=await service.overdue(request.user), status_labels=status_labels(), pick=pick)
+    async def due(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None,
+                  league: FromQuery[str | None] = None) -> Template:
+        return await due_page(request, (team or "").strip(), "" if team else (depot or "").strip(), (league or "").strip())
 
 
 class PublicAedPages(Controller):

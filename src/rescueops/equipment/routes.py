@@ -14,23 +14,28 @@ from rescueops.equipment.schemas import (
     AedIn,
     AedOut,
     BalanceOut,
+    CatalogueTypeOut,
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    CorrectionIn,
     DepotOut,
     DueOut,
+    HistoryEntry,
     InspectionIn,
     InspectionOut,
     ItemIn,
     ItemOut,
     KitIn,
     KitOut,
+    KitTemplateOut,
     LabelsIn,
     MovementIn,
     MovementOut,
     OwnerIn,
     PackIn,
     PublicAed,
+    RepairDoneIn,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -39,7 +44,6 @@ from rescueops.equipment.schemas import (
     TransferRequestIn,
     TransferRequestOut,
     TransferStepIn,
-    TypeOut,
 )
 from rescueops.equipment.tables import ItemStatus, TransferStatus
 from rescueops.members.routes import XLSX, FileUpload, attachment
@@ -51,9 +55,13 @@ class EquipmentController(Controller):
     tags = ["equipment"]
     guards = [signed_in]
 
-    @get("/types", summary="Equipment types (data)")
-    async def types(self) -> list[TypeOut]:
-        return await service.list_types()
+    @get("/types", summary="Equipment types (data), each with the kit templates it is typically packed in")
+    async def types(self) -> list[CatalogueTypeOut]:
+        return await service.catalogue()
+
+    @get("/kit-templates", summary="Kit templates: what a ready kit of each category holds")
+    async def kit_templates(self) -> list[KitTemplateOut]:
+        return await service.list_kit_templates()
 
     @get("/items", summary="Individually tracked items within the caller's scopes")
     async def list_items(
@@ -105,9 +113,16 @@ class EquipmentController(Controller):
     async def history(self, request: Request, asset_tag: FromPath[str]) -> list[CheckoutOut]:
         return await service.item_history(request.user, asset_tag)
 
-    @get("/overdue", summary="Items out past their due-back date")
-    async def overdue(self, request: Request, under: FromQuery[str | None] = None) -> list[CheckoutOut]:
-        return await service.overdue(request.user, under)
+    @get("/items/{asset_tag:str}/timeline", summary="Everything that happened to an item, oldest first (check-outs, inspections, "
+         "repairs, scrapping, transfers, owner changes)")
+    async def timeline(self, request: Request, asset_tag: FromPath[str]) -> list[HistoryEntry]:
+        return await service.item_timeline(request.user, asset_tag)
+
+    @get("/overdue", summary="Items out past their due-back date (optionally of one team or depot)")
+    async def overdue(
+        self, request: Request, under: FromQuery[str | None] = None, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None
+    ) -> list[CheckoutOut]:
+        return await service.overdue(request.user, under, OwnerIn(team_code=team, depot_code=depot) if team or depot else None)
 
     @post("/items/{asset_tag:str}/inspections", summary="Record an inspection against the type's checklist",
           guards=[requires("equipment.manage")])
@@ -117,6 +132,11 @@ class EquipmentController(Controller):
     @post("/items/{asset_tag:str}/repairs", summary="Record a repair (open until finished_on is set)", guards=[requires("equipment.manage")])
     async def repair(self, request: Request, asset_tag: FromPath[str], data: JSONBody[RepairIn]) -> ItemOut:
         return await service.record_repair(request.user, asset_tag, data)
+
+    @post("/items/{asset_tag:str}/repairs/finish", summary="Finish the repair: the item is back in service",
+          guards=[requires("equipment.manage")], status_code=200)
+    async def finish_repair(self, request: Request, asset_tag: FromPath[str], data: JSONBody[RepairDoneIn]) -> ItemOut:
+        return await service.finish_repair(request.user, asset_tag, data)
 
     @post("/items/{asset_tag:str}/scrap", summary="Ask the supervising branch to approve scrapping (报废)", guards=[requires("equipment.manage")])
     async def request_scrap(self, request: Request, asset_tag: FromPath[str], data: JSONBody[ScrapIn]) -> ScrapOut:
@@ -194,11 +214,18 @@ class EquipmentController(Controller):
     ) -> list[MovementOut]:
         return await service.ledger(request.user, OwnerIn(team_code=team, depot_code=depot), type)
 
-    @post("/stock/movements", summary="Receive, issue, consume, write off or adjust stock", guards=[requires("equipment.manage")])
+    @post("/stock/movements", summary="Receive, issue, consume, write off or adjust stock (at one storage location)",
+          guards=[requires("equipment.manage")])
     async def move(self, request: Request, data: JSONBody[MovementIn]) -> BalanceOut:
         return await service.move_stock(request.user, data)
 
-    @post("/stock/transfers", summary="Move stock from one owner to another", guards=[requires("equipment.manage")])
+    @post("/stock/movements/{movement_id:int}/correction", summary="Correct a wrong movement with an adjusting one (the ledger is append-only)",
+          guards=[requires("equipment.manage")])
+    async def correct(self, request: Request, movement_id: FromPath[int], data: JSONBody[CorrectionIn]) -> MovementOut:
+        return await service.correct_movement(request.user, movement_id, data)
+
+    @post("/stock/transfers", summary="Move stock to another owner, or between storage locations of one owner",
+          guards=[requires("equipment.manage")])
     async def transfer(self, request: Request, data: JSONBody[TransferIn]) -> list[BalanceOut]:
         return await service.transfer_stock(request.user, data)
 

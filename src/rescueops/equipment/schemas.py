@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,6 +22,10 @@ from rescueops.orgs.schemas import UnitRef
 ASSET_TAG = r"^[A-Z0-9][A-Z0-9-]{2,39}$"
 
 
+def _location(description: str = "Storage location within the owner (库房 A 区, 车载…); empty: the owner's one store") -> Any:
+    return Field(default="", max_length=200, description=description)
+
+
 class TypeOut(BaseModel):
     code: str
     name_zh: str
@@ -31,6 +36,28 @@ class TypeOut(BaseModel):
     inspection_months: int | None
     shelf_life_months: int | None
     checklist: list[str]
+
+
+class TypeKitOut(BaseModel):
+    """A kit template the type belongs to, and how many of it a ready kit holds."""
+
+    template_code: str
+    name_zh: str
+    name_en: str
+    category: str
+    quantity: int
+
+
+class CatalogueTypeOut(TypeOut):
+    kits: list[TypeKitOut] = Field(description="Typical kit membership: the kit templates that hold this type")
+
+
+class KitTemplateOut(BaseModel):
+    code: str
+    category: str
+    name_zh: str
+    name_en: str
+    lines: list[dict]
 
 
 class OwnerIn(BaseModel):
@@ -87,6 +114,8 @@ class ItemOut(BaseModel):
     expires_on: date | None
     expired: bool
     notes: str
+    kit_template: str | None = Field(default=None, description="For a kit: its template code")
+    in_kit: str | None = Field(default=None, description="The asset tag of the kit it is packed in")
 
 
 class CheckoutIn(BaseModel):
@@ -180,6 +209,45 @@ class RepairIn(BaseModel):
         return self
 
 
+class RepairDoneIn(BaseModel):
+    """An item back from maintenance: closes the open repair (or records the one just done) and puts it back in service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    finished_on: date = Field(default_factory=date.today)
+    cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    description: str = Field(default="", max_length=1000, description="What was done; required when no repair was open")
+
+    @model_validator(mode="after")
+    def _not_future(self) -> RepairDoneIn:
+        if self.finished_on > date.today():
+            raise ValueError("finished_on: cannot be in the future")
+        return self
+
+
+class HistoryKind(str, Enum):
+    registered = "registered"
+    checked_out = "checked_out"
+    returned = "returned"
+    inspected = "inspected"
+    repair_started = "repair_started"
+    repair_finished = "repair_finished"
+    scrap_requested = "scrap_requested"
+    scrap_decided = "scrap_decided"
+    transfer = "transfer"
+    owner_changed = "owner_changed"
+
+
+class HistoryEntry(BaseModel):
+    """One thing that happened to an item; an item's history is these, oldest first."""
+
+    on: date = Field(description="The day it happened (China time)")
+    at: datetime = Field(description="When it was recorded")
+    kind: HistoryKind
+    status: str = Field(default="", description="checkout kind, return condition, passed/failed, scrap decision, transfer step")
+    detail: str = Field(default="", description="Who or what: member, team, drill, note, reason, owners")
+
+
 class DueOut(BaseModel):
     asset_tag: str
     type_name_zh: str
@@ -216,6 +284,7 @@ class KitIn(OwnerIn):
     asset_tag: str = Field(pattern=ASSET_TAG)
     template_code: str
     storage_location: str = Field(default="", max_length=200)
+    asset_tags: list[str] = Field(default_factory=list, max_length=200, description="Items of the same owner to pack at once")
 
 
 class PackIn(BaseModel):
@@ -352,6 +421,8 @@ class TransferStepIn(BaseModel):
 
     action: str = Field(pattern="^(approve|reject|dispatch|receive)$")
     note: str = Field(default="", max_length=500)
+    location: str = Field(default="", max_length=200,
+                          description="dispatch: the source's storage location the stock leaves; receive: where the destination puts it")
 
 
 class TransferRequestOut(BaseModel):
@@ -361,6 +432,7 @@ class TransferRequestOut(BaseModel):
     stock_lines: list[StockLine]
     asset_tags: list[str]
     reason: str
+    raised_by: str = Field(description="destination (asked for) or source (sent back); the other side approves")
     status: str
     history: list[dict]
 
@@ -385,6 +457,7 @@ class MovementIn(OwnerIn):
     type_code: str
     kind: MovementKind = Field(description="receive, issue, consume, write_off or adjust (transfers have their own endpoint)")
     quantity: int = Field(description="How many; for adjust, the signed correction (e.g. -2 after a count)")
+    location: str = _location()
     reference: str = Field(default="", max_length=100, description="Delivery note, drill, deployment…")
     note: str = Field(default="", max_length=500)
 
@@ -403,14 +476,27 @@ class MovementIn(OwnerIn):
 
 
 class TransferIn(BaseModel):
+    """Stock from one owner's location to another owner, or to another location of the same owner."""
+
     model_config = ConfigDict(extra="forbid")
 
     type_code: str
     source: OwnerIn
     destination: OwnerIn
+    source_location: str = _location("Where the stock leaves (a location of the source)")
+    destination_location: str = _location("Where it goes (a location of the destination)")
     quantity: int = Field(gt=0)
     reference: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=500)
+
+
+class CorrectionIn(BaseModel):
+    """A ledger row is never changed: a wrong movement is corrected by an adjusting movement that refers to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int = Field(description="What the movement should have been, in its own sense (e.g. 30 for a receipt of 40 that was 30)")
+    note: str = Field(min_length=2, max_length=500, description="Why it is corrected")
 
 
 class BalanceOut(BaseModel):
@@ -418,6 +504,7 @@ class BalanceOut(BaseModel):
     type_name_zh: str
     unit_zh: str
     owner: OwnerOut
+    location: str = ""
     quantity: int
 
 
@@ -444,9 +531,11 @@ class MovementOut(BaseModel):
     id: int
     type_code: str
     owner: OwnerOut
+    location: str
     kind: MovementKind
     quantity: int
     balance_after: int
     reference: str
     note: str
+    corrects: int | None = Field(default=None, description="The movement this adjustment corrects")
     at: datetime

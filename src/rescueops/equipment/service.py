@@ -23,7 +23,7 @@ from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
-from rescueops.calendar import add_months
+from rescueops.calendar import add_months, in_china
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
@@ -35,12 +35,16 @@ from rescueops.equipment.schemas import (
     AedOut,
     AedProblem,
     BalanceOut,
+    CatalogueTypeOut,
     CheckinIn,
     CheckoutIn,
     CheckoutOut,
+    CorrectionIn,
     DepotEquipmentOut,
     DepotOut,
     DueOut,
+    HistoryEntry,
+    HistoryKind,
     InspectionIn,
     InspectionOut,
     ItemIn,
@@ -48,12 +52,14 @@ from rescueops.equipment.schemas import (
     KitIn,
     KitLine,
     KitOut,
+    KitTemplateOut,
     MovementIn,
     MovementOut,
     OwnerIn,
     OwnerOut,
     PackIn,
     PublicAed,
+    RepairDoneIn,
     RepairIn,
     ScrapDecisionIn,
     ScrapIn,
@@ -63,6 +69,7 @@ from rescueops.equipment.schemas import (
     TransferRequestIn,
     TransferRequestOut,
     TransferStepIn,
+    TypeKitOut,
     TypeOut,
 )
 from rescueops.equipment.tables import (
@@ -76,6 +83,7 @@ from rescueops.equipment.tables import (
     KitTemplate,
     Movement,
     MovementKind,
+    OwnerChange,
     Repair,
     ReturnCondition,
     ScrapRequest,
@@ -87,6 +95,7 @@ from rescueops.equipment.tables import (
 )
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.events import service as events
+from rescueops.geo import great_circle_km
 from rescueops.members import service as members
 from rescueops.members.identity import valid_phone
 from rescueops.members.schemas import ImportReport, ImportRowError
@@ -140,6 +149,23 @@ def _type_out(row: dict[str, Any]) -> TypeOut:
 
 async def list_types() -> list[TypeOut]:
     return [_type_out(row) for row in await EquipmentType.select().order_by(EquipmentType.id)]
+
+
+async def list_kit_templates() -> list[KitTemplateOut]:
+    rows = await KitTemplate.select().order_by(KitTemplate.id)
+    return [KitTemplateOut(code=r["code"], category=r["category"], name_zh=r["name_zh"], name_en=r["name_en"], lines=_json(r["lines"]))
+            for r in rows]
+
+
+async def catalogue() -> list[CatalogueTypeOut]:
+    """Every type with its typical kit membership, derived from the kit templates (so an edited template shows at once)."""
+    kits: dict[str, list[TypeKitOut]] = {}
+    for template in await list_kit_templates():
+        for line in template.lines:
+            kits.setdefault(line["type"], []).append(TypeKitOut(
+                template_code=template.code, name_zh=template.name_zh, name_en=template.name_en, category=template.category,
+                quantity=line["quantity"]))
+    return [CatalogueTypeOut(**kind.model_dump(), kits=kits.get(kind.code, [])) for kind in await list_types()]
 
 
 async def _type(code: str, tracking: Tracking | None = None) -> dict[str, Any]:
@@ -216,16 +242,18 @@ async def _item_outs(rows: list[dict[str, Any]]) -> list[ItemOut]:
             asset_tag=row["asset_tag"], type=types[row["type_code"]], serial_number=row["serial_number"], owner=_owner_out(row),
             storage_location=row["storage_location"], status=row["status"], acquired_on=row["acquired_on"], cost=row["cost"],
             funding=row["funding"], expires_on=row["expires_on"], expired=bool(row["expires_on"] and row["expires_on"] < today),
-            notes=row["notes"],
+            notes=row["notes"], kit_template=row["kit_template_code"], in_kit=row["container_tag"],
         )
         for row in rows
     ]
 
 
-_ITEM_COLUMNS = (Item.all_columns(), Item.type.code.as_alias("type_code"), *_owner_columns(Item))
+_ITEM_COLUMNS = (Item.all_columns(), Item.type.code.as_alias("type_code"), *_owner_columns(Item),
+                 Item.kit_template.code.as_alias("kit_template_code"), Item.container.asset_tag.as_alias("container_tag"))
 
 
-async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
+async def _register(principal: Principal | None, data: ItemIn, kit_template: int | None = None) -> None:
+    """Insert one item (a kit when ``kit_template`` is given), in the caller's transaction if there is one."""
     kind = await _type(data.type_code, Tracking.item)
     owner = await _owner(data)
     if principal is not None:
@@ -239,9 +267,14 @@ async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
         await Item.insert(Item(
             asset_tag=data.asset_tag, type=kind["id"], serial_number=data.serial_number, team=owner.team, depot=owner.depot,
             owner_path=owner.path, storage_location=data.storage_location, acquired_on=data.acquired_on, cost=data.cost,
-            funding=data.funding.value, expires_on=expires_on, notes=data.notes, created_at=_now(),
+            funding=data.funding.value, expires_on=expires_on, notes=data.notes, created_at=_now(), kit_template=kit_template,
         ))
-        await accounts.record_audit(principal, "equipment.item.register", "item", data.asset_tag, owner.path, data.model_dump(mode="json"))
+        await accounts.record_audit(principal, "equipment.kit.register" if kit_template else "equipment.item.register", "item",
+                                    data.asset_tag, owner.path, data.model_dump(mode="json"))
+
+
+async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
+    await _register(principal, data)
     return await get_item(None, data.asset_tag)
 
 
@@ -290,33 +323,43 @@ async def list_items(
 
 
 # --- stock ---------------------------------------------------------------------------------
+#
+# The ledger is append-only: the only writer of equipment_movement is _apply() below, which inserts. A wrong
+# movement is corrected by an adjusting movement that names it (correct_movement), never by changing the row.
 
 
-async def _stock_id(type_id: int, owner: Owner) -> int:
-    """The balance row of a type at an owner, created at zero the first time (race-safe)."""
-    await Stock.insert(Stock(type=type_id, team=owner.team, depot=owner.depot, owner_path=owner.path, quantity=0)).on_conflict(
-        action="DO NOTHING"
-    )
-    row = await Stock.select(Stock.id).where((Stock.type == type_id) & _owner_filter(Stock, owner)).first()
+async def _stock_id(type_id: int, owner: Owner, location: str = "") -> int:
+    """The balance row of a type at an owner's location, created at zero the first time (race-safe)."""
+    await Stock.insert(Stock(type=type_id, team=owner.team, depot=owner.depot, owner_path=owner.path, location=location,
+                             quantity=0)).on_conflict(action="DO NOTHING")
+    row = await Stock.select(Stock.id).where((Stock.type == type_id) & _owner_filter(Stock, owner) & (Stock.location == location)).first()
     return row["id"]
 
 
 async def _apply(stock_id: int, delta: int, kind: MovementKind, principal: Principal | None, reference: str, note: str,
-                 counterpart: int | None = None) -> int:
-    """Change one balance and write its ledger row; refuses to go below zero. Call inside a write transaction."""
+                 counterpart: int | None = None, corrects: int | None = None) -> tuple[int, int]:
+    """Change one balance and write its ledger row; refuses to go below zero. Call inside a write transaction.
+
+    Returns (balance after, movement id)."""
     change = Stock.update({Stock.quantity: Stock.quantity + delta}).where(Stock.id == stock_id)
     if delta < 0:
         change = change.where(Stock.quantity >= -delta)
     rows = await change.returning(Stock.quantity)
     if not rows:
-        have = (await Stock.select(Stock.quantity).where(Stock.id == stock_id).first())["quantity"]
-        raise Conflict(f"Not enough in stock: {have} on hand, {-delta} asked for.", code="insufficient_stock")
+        have = await Stock.select(Stock.quantity, Stock.location).where(Stock.id == stock_id).first()
+        where = f" at {have['location']}" if have["location"] else ""
+        raise Conflict(f"Not enough in stock{where}: {have['quantity']} on hand, {-delta} asked for.", code="insufficient_stock")
     balance = rows[0]["quantity"]
-    await Movement.insert(Movement(
+    written = await Movement.insert(Movement(
         stock=stock_id, kind=kind.value, quantity=delta, balance_after=balance, reference=reference, counterpart=counterpart,
-        note=note, by_user=principal.user_id if principal else None, at=_now(),
-    ))
-    return balance
+        corrects=corrects, note=note, by_user=principal.user_id if principal else None, at=_now(),
+    )).returning(Movement.id)
+    return balance, written[0]["id"]
+
+
+def _balance_out(kind: dict[str, Any], owner: Owner, location: str, quantity: int) -> BalanceOut:
+    return BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=owner.out, location=location,
+                      quantity=quantity)
 
 
 async def move_stock(principal: Principal | None, data: MovementIn) -> BalanceOut:
@@ -325,56 +368,110 @@ async def move_stock(principal: Principal | None, data: MovementIn) -> BalanceOu
     if principal is not None:
         _authorize(principal, "equipment.manage", owner.path, owner.depot)
     delta = -data.quantity if data.kind in OUTGOING else data.quantity
+    location = data.location.strip()
     async with write_transaction():
-        stock_id = await _stock_id(kind["id"], owner)
-        balance = await _apply(stock_id, delta, data.kind, principal, data.reference, data.note)
+        stock_id = await _stock_id(kind["id"], owner, location)
+        balance, _ = await _apply(stock_id, delta, data.kind, principal, data.reference, data.note)
         await accounts.record_audit(principal, f"equipment.stock.{data.kind.value}", "stock", str(stock_id), owner.path,
                                     {**data.model_dump(mode="json"), "balance_after": balance})
-    return BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=owner.out, quantity=balance)
+    return _balance_out(kind, owner, location, balance)
 
 
 async def transfer_stock(principal: Principal | None, data: TransferIn) -> list[BalanceOut]:
-    """Move stock from one owner to another: both ledger rows in one transaction, or neither."""
+    """Move stock to another owner, or between two locations of one owner: both ledger rows in one transaction, or neither."""
     kind = await _type(data.type_code, Tracking.stock)
     source, destination = await _owner(data.source), await _owner(data.destination)
-    if source.path == destination.path:
+    source_location, destination_location = data.source_location.strip(), data.destination_location.strip()
+    if (source.path, source_location) == (destination.path, destination_location):
         raise field_error("destination", "the destination is the source")
     if principal is not None:
         _authorize(principal, "equipment.manage", source.path, source.depot)
     async with write_transaction():
-        source_id = await _stock_id(kind["id"], source)
-        destination_id = await _stock_id(kind["id"], destination)
-        out_balance = await _apply(source_id, -data.quantity, MovementKind.transfer_out, principal, data.reference, data.note, destination_id)
-        in_balance = await _apply(destination_id, data.quantity, MovementKind.transfer_in, principal, data.reference, data.note, source_id)
+        source_id = await _stock_id(kind["id"], source, source_location)
+        destination_id = await _stock_id(kind["id"], destination, destination_location)
+        out_balance, _ = await _apply(source_id, -data.quantity, MovementKind.transfer_out, principal, data.reference, data.note, destination_id)
+        in_balance, _ = await _apply(destination_id, data.quantity, MovementKind.transfer_in, principal, data.reference, data.note, source_id)
         await accounts.record_audit(principal, "equipment.stock.transfer", "stock", str(source_id), source.path,
                                     {**data.model_dump(mode="json"), "to_stock": destination_id})
-    return [
-        BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=source.out, quantity=out_balance),
-        BalanceOut(type_code=kind["code"], type_name_zh=kind["name_zh"], unit_zh=kind["unit_zh"], owner=destination.out, quantity=in_balance),
-    ]
+    return [_balance_out(kind, source, source_location, out_balance), _balance_out(kind, destination, destination_location, in_balance)]
+
+
+async def correct_movement(principal: Principal, movement_id: int, data: CorrectionIn) -> MovementOut:
+    """Correct a wrong movement with an adjusting one (the ledger row itself never changes)."""
+    row = await Movement.select(Movement.id, Movement.kind, Movement.quantity, Movement.stock, Movement.stock.owner_path.as_alias("owner_path"),
+                                Movement.stock.depot.as_alias("depot")).where(Movement.id == movement_id).first()
+    if row is None:
+        raise NotFound(f"No stock movement #{movement_id}.")
+    _authorize(principal, "equipment.manage", row["owner_path"], row["depot"])
+    kind = MovementKind(row["kind"])
+    if kind in (MovementKind.transfer_in, MovementKind.transfer_out):
+        raise field_error("movement", "a transfer is corrected by a transfer back (both owners' ledgers must show it)")
+    if kind is not MovementKind.adjust and data.quantity < 0:
+        raise field_error("quantity", f"a {kind.value} is a positive number")
+    meant = -data.quantity if kind in OUTGOING else data.quantity
+    async with write_transaction():
+        # Against what the movement says with the corrections already made to it, so correcting twice to 30 moves nothing twice.
+        earlier = sum(r["quantity"] for r in await Movement.select(Movement.quantity).where(Movement.corrects == movement_id))
+        delta = meant - row["quantity"] - earlier
+        if delta == 0:
+            raise field_error("quantity", "that is what the movement already says (with its corrections)")
+        _, created = await _apply(row["stock"], delta, MovementKind.adjust, principal, f"更正台账 #{movement_id}", data.note,
+                                  corrects=movement_id)
+        await accounts.record_audit(principal, "equipment.stock.correct", "stock", str(row["stock"]), row["owner_path"],
+                                    {**data.model_dump(mode="json"), "corrects": movement_id, "adjustment": delta})
+    return (await _movements(Movement.id == created))[0]
+
+
+_BALANCE_COLUMNS = (Stock.quantity, Stock.location, Stock.type.code.as_alias("type_code"), Stock.type.name_zh.as_alias("type_name_zh"),
+                    Stock.type.unit_zh.as_alias("unit_zh"))
+
+
+async def ready_counts(team_codes: list[str], type_codes: list[str], on: date | None = None) -> dict[str, dict[str, int]]:
+    """Per team code and type code, how much a team could take along now: its items in service and not expired,
+    and its stock on hand (all storage locations). For services that weigh teams on no caller's behalf."""
+    on = on or date.today()
+    counts: dict[str, dict[str, int]] = {}
+    if not team_codes or not type_codes:
+        return counts
+    items = await Item.select(Item.team.code.as_alias("team_code"), Item.type.code.as_alias("type_code"), Item.expires_on).where(
+        Item.team.code.is_in(list(team_codes)) & Item.type.code.is_in(list(type_codes)) & (Item.status == ItemStatus.in_service.value))
+    for row in items:
+        if row["expires_on"] is None or row["expires_on"] >= on:
+            held = counts.setdefault(row["team_code"], {})
+            held[row["type_code"]] = held.get(row["type_code"], 0) + 1
+    stock = await Stock.select(Stock.team.code.as_alias("team_code"), Stock.type.code.as_alias("type_code"), Stock.quantity).where(
+        Stock.team.code.is_in(list(team_codes)) & Stock.type.code.is_in(list(type_codes)) & (Stock.quantity > 0))
+    for row in stock:
+        held = counts.setdefault(row["team_code"], {})
+        held[row["type_code"]] = held.get(row["type_code"], 0) + row["quantity"]
+    return counts
 
 
 async def balances(principal: Principal, owner_in: OwnerIn) -> list[BalanceOut]:
+    """An owner's balances, one per type and storage location."""
     owner = await _owner(owner_in)
     _authorize(principal, "equipment.view", owner.path, owner.depot)
-    rows = await Stock.select(
-        Stock.quantity, Stock.type.code.as_alias("type_code"), Stock.type.name_zh.as_alias("type_name_zh"),
-        Stock.type.unit_zh.as_alias("unit_zh"),
-    ).where(_owner_filter(Stock, owner)).order_by(Stock.type.id)
+    rows = await Stock.select(*_BALANCE_COLUMNS).where(_owner_filter(Stock, owner)).order_by(Stock.type.id).order_by(Stock.location)
     return [BalanceOut(**row, owner=owner.out) for row in rows]
+
+
+async def _movements(condition: Any, limit: int = 200) -> list[MovementOut]:
+    rows = await Movement.select(
+        Movement.all_columns(), Movement.stock.type.code.as_alias("type_code"), Movement.stock.location.as_alias("location"),
+        Movement.stock.team.code.as_alias("team_code"), Movement.stock.team.name_zh.as_alias("team_name"),
+        Movement.stock.depot.code.as_alias("depot_code"), Movement.stock.depot.name_zh.as_alias("depot_name"),
+    ).where(condition).order_by(Movement.id, ascending=False).limit(limit)
+    return [MovementOut(**{k: row[k] for k in ("id", "type_code", "location", "kind", "quantity", "balance_after", "reference", "note",
+                                              "corrects", "at")}, owner=_owner_out(row)) for row in rows]
 
 
 async def ledger(principal: Principal, owner_in: OwnerIn, type_code: str | None = None, limit: int = 200) -> list[MovementOut]:
     owner = await _owner(owner_in)
     _authorize(principal, "equipment.view", owner.path, owner.depot)
-    query = Movement.select(
-        Movement.all_columns(), Movement.stock.type.code.as_alias("type_code"),
-    ).where((Movement.stock.team == owner.team) if owner.team is not None else (Movement.stock.depot == owner.depot))
+    condition = (Movement.stock.team == owner.team) if owner.team is not None else (Movement.stock.depot == owner.depot)
     if type_code:
-        query = query.where(Movement.stock.type.code == type_code)
-    rows = await query.order_by(Movement.id, ascending=False).limit(limit)
-    return [MovementOut(**{k: row[k] for k in ("id", "type_code", "kind", "quantity", "balance_after", "reference", "note", "at")},
-                        owner=owner.out) for row in rows]
+        condition = condition & (Movement.stock.type.code == type_code)
+    return await _movements(condition, limit)
 
 
 # --- check-out and check-in ----------------------------------------------------------------
@@ -457,8 +554,64 @@ async def item_history(principal: Principal, asset_tag: str) -> list[CheckoutOut
     return [_checkout_out(row) for row in rows]
 
 
-async def overdue(principal: Principal, under_code: str | None = None) -> list[CheckoutOut]:
-    """Items out past their due-back date, within the caller's scopes."""
+async def item_timeline(principal: Principal, asset_tag: str) -> list[HistoryEntry]:
+    """Everything that happened to an item, oldest first: registration, check-outs and returns, inspections, repairs,
+    scrapping, transfer steps and owner changes."""
+    item = await _item_row(principal, asset_tag, "equipment.view")
+    row = await Item.select(Item.created_at, *_owner_columns(Item)).where(Item.id == item["id"]).first()
+    changes = await OwnerChange.select(
+        OwnerChange.all_columns(), OwnerChange.from_team.name_zh.as_alias("from_team_name"), OwnerChange.from_depot.name_zh.as_alias("from_depot_name"),
+        OwnerChange.to_team.name_zh.as_alias("to_team_name"), OwnerChange.to_depot.name_zh.as_alias("to_depot_name"),
+    ).where(OwnerChange.item == item["id"]).order_by(OwnerChange.id)
+    first_owner = (changes[0]["from_team_name"] or changes[0]["from_depot_name"]) if changes else _owner_out(row).name_zh
+    entries = [HistoryEntry(on=in_china(row["created_at"]).date(), at=row["created_at"], kind=HistoryKind.registered, detail=first_owner)]
+    for c in await Checkout.select(*_CHECKOUT_COLUMNS, Checkout.borrower.name_zh.as_alias("borrower_name")).where(Checkout.item == item["id"]):
+        who = c["person_name"] or c["borrower_name"] or c["reference"]
+        entries.append(HistoryEntry(on=in_china(c["out_at"]).date(), at=c["out_at"], kind=HistoryKind.checked_out, status=c["kind"],
+                                    detail=f"{who}（{c['due_back']}）" if c["due_back"] else who))
+        if c["returned_at"]:
+            entries.append(HistoryEntry(on=in_china(c["returned_at"]).date(), at=c["returned_at"], kind=HistoryKind.returned,
+                                        status=c["condition"] or "", detail=c["note"]))
+    for i in await Inspection.select().where(Inspection.item == item["id"]):
+        failed = [r["point"] for r in _json(i["results"]) if not r["passed"]]
+        entries.append(HistoryEntry(on=i["inspected_on"], at=i["at"], kind=HistoryKind.inspected, status="passed" if i["passed"] else "failed",
+                                    detail="、".join(filter(None, ["✘ " + "、".join(failed) if failed else "", i["note"]]))))
+    for r in await Repair.select().where(Repair.item == item["id"]):
+        entries.append(HistoryEntry(on=r["started_on"], at=r["at"], kind=HistoryKind.repair_started, detail=r["description"]))
+        if r["finished_on"]:
+            entries.append(HistoryEntry(on=r["finished_on"], at=r["at"], kind=HistoryKind.repair_finished,
+                                        detail=f"{r['cost']} 元" if r["cost"] is not None else ""))
+    for sc in await ScrapRequest.select().where(ScrapRequest.item == item["id"]):
+        entries.append(HistoryEntry(on=in_china(sc["requested_at"]).date(), at=sc["requested_at"], kind=HistoryKind.scrap_requested,
+                                    detail=sc["reason"]))
+        if sc["decided_at"]:
+            entries.append(HistoryEntry(on=in_china(sc["decided_at"]).date(), at=sc["decided_at"], kind=HistoryKind.scrap_decided,
+                                        status=sc["status"], detail=sc["decision_reason"]))
+    for ch in changes:
+        entries.append(HistoryEntry(on=in_china(ch["at"]).date(), at=ch["at"], kind=HistoryKind.owner_changed,
+                                    detail=f"{ch['from_team_name'] or ch['from_depot_name']} → {ch['to_team_name'] or ch['to_depot_name']}"))
+    # Transfers naming the item were between owners it has had: look among those owners' requests only.
+    teams_held = {item["team"], *(ch["from_team"] for ch in changes), *(ch["to_team"] for ch in changes)} - {None}
+    depots_held = {item["depot"], *(ch["from_depot"] for ch in changes), *(ch["to_depot"] for ch in changes)} - {None}
+    sides = [column.is_in(list(ids)) for ids, columns in ((teams_held, (TransferRequest.source_team, TransferRequest.destination_team)),
+                                                          (depots_held, (TransferRequest.source_depot, TransferRequest.destination_depot)))
+             if ids for column in columns]
+    condition = sides[0]
+    for side in sides[1:]:
+        condition = condition | side
+    for t in await TransferRequest.select(*_TRANSFER_COLUMNS).where(condition):
+        if asset_tag not in _json(t["asset_tags"]):
+            continue
+        route = f"#{t['id']} {_side(t, 'source').out.name_zh} → {_side(t, 'destination').out.name_zh}"
+        for step in _json(t["history"]):
+            at = datetime.fromisoformat(step["at"])
+            entries.append(HistoryEntry(on=in_china(at).date(), at=at, kind=HistoryKind.transfer, status=step["status"],
+                                        detail=f"{route}（{step['note']}）" if step.get("note") else route))
+    return sorted(entries, key=lambda e: (e.on, in_china(e.at)))
+
+
+async def overdue(principal: Principal, under_code: str | None = None, owner: OwnerIn | None = None) -> list[CheckoutOut]:
+    """Items out past their due-back date, within the caller's scopes (optionally of one team or depot)."""
     scopes = scopes_for(principal, "equipment.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing equipment.")
@@ -470,6 +623,9 @@ async def overdue(principal: Principal, under_code: str | None = None) -> list[C
         query = query.where(visible)
     if under_code:
         query = query.where(under(Checkout.item.owner_path, (await orgs.get_unit(under_code)).path))
+    if owner is not None:
+        held = await _owner(owner)
+        query = query.where((Checkout.item.team == held.team) if held.team is not None else (Checkout.item.depot == held.depot))
     return [_checkout_out(row) for row in await query]
 
 
@@ -521,6 +677,40 @@ async def record_repair(principal: Principal, asset_tag: str, data: RepairIn) ->
         elif not data.finished_on and item["status"] == ItemStatus.in_service.value:
             await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(Item.id == item["id"])
         await accounts.record_audit(principal, "equipment.item.repair", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
+    return await get_item(None, asset_tag)
+
+
+async def finish_repair(principal: Principal, asset_tag: str, data: RepairDoneIn) -> ItemOut:
+    """Back from maintenance: close the open repair (or record the one just done) and put the item back in service."""
+    item, _ = await _live_item(principal, asset_tag)
+    if item["status"] != ItemStatus.in_maintenance.value:
+        raise Conflict(f"{asset_tag} is not in maintenance: it is {item['status'].replace('_', ' ')}.", code="not_in_maintenance")
+    open_repair = await Repair.select(Repair.id, Repair.started_on, Repair.description).where((Repair.item == item["id"]) & Repair.finished_on.is_null()).order_by(
+        Repair.id, ascending=False).first()
+    if open_repair is None and len(data.description.strip()) < 2:
+        raise field_error("description", "no repair is open: say what was done")
+    if open_repair is not None and data.finished_on < open_repair["started_on"]:
+        raise field_error("finished_on", f"cannot be before the repair started ({open_repair['started_on']})")
+    async with write_transaction():
+        # Only the request that still finds the item in maintenance puts it back: two taps of the button, one repair closed.
+        won = await Item.update({Item.status: ItemStatus.in_service.value}).where(
+            (Item.id == item["id"]) & (Item.status == ItemStatus.in_maintenance.value)).returning(Item.id)
+        if not won:
+            raise Conflict(f"{asset_tag} was put back in service a moment ago.", code="not_in_maintenance")
+        if open_repair is not None:
+            values: dict[Any, Any] = {Repair.finished_on: data.finished_on}
+            if data.cost is not None:
+                values[Repair.cost] = data.cost
+            if data.description.strip():  # what was done, after what was wrong
+                values[Repair.description] = f"{open_repair['description']}；{data.description.strip()}"
+            await Repair.update(values).where(Repair.id == open_repair["id"])
+            # Faults reported on top of one another end with this repair too.
+            await Repair.update({Repair.finished_on: data.finished_on}).where((Repair.item == item["id"]) & Repair.finished_on.is_null())
+        else:
+            await Repair.insert(Repair(item=item["id"], description=data.description.strip(), started_on=data.finished_on,
+                                       finished_on=data.finished_on, cost=data.cost, by_user=principal.user_id, at=_now()))
+        await accounts.record_audit(principal, "equipment.item.repair_finished", "item", asset_tag, item["owner_path"],
+                                    data.model_dump(mode="json"))
     return await get_item(None, asset_tag)
 
 
@@ -630,9 +820,15 @@ async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisio
 # --- kits ----------------------------------------------------------------------------------
 
 
-async def load_kit_templates() -> int:
+@cache
+def shipped_kit_templates() -> list[dict[str, Any]]:
+    """The kit templates of the shipped reference file (what ``load_kit_templates`` loads)."""
     text = resources.files("rescueops.equipment").joinpath("reference/kit_templates.yaml").read_text("utf-8")
-    entries = yaml.safe_load(text)["kit_templates"]
+    return yaml.safe_load(text)["kit_templates"]
+
+
+async def load_kit_templates() -> int:
+    entries = shipped_kit_templates()
     item_types = {row["code"] for row in await EquipmentType.select(EquipmentType.code).where(EquipmentType.tracking == Tracking.item.value)}
     existing = {row["code"] for row in await KitTemplate.select(KitTemplate.code)}
     async with write_transaction():
@@ -649,13 +845,21 @@ async def load_kit_templates() -> int:
     return len([e for e in entries if e["code"] not in existing])
 
 
-async def register_kit(principal: Principal, data: KitIn) -> KitOut:
-    template = await KitTemplate.select().where(KitTemplate.code == data.template_code).first()
+async def _template(code: str) -> dict[str, Any]:
+    template = await KitTemplate.select().where(KitTemplate.code == code).first()
     if template is None:
-        raise field_error("template_code", f"unknown kit template '{data.template_code}'")
-    await register_item(principal, ItemIn(asset_tag=data.asset_tag, type_code="kit", team_code=data.team_code, depot_code=data.depot_code,
-                                          storage_location=data.storage_location))
-    await Item.update({Item.kit_template: template["id"]}).where(Item.asset_tag == data.asset_tag)
+        raise field_error("template_code", f"unknown kit template '{code}'")
+    return template
+
+
+async def register_kit(principal: Principal, data: KitIn) -> KitOut:
+    """The kit (a container item with its template) and what is packed in it at once: all in one transaction, or nothing."""
+    template = await _template(data.template_code)
+    async with write_transaction():
+        await _register(principal, ItemIn(asset_tag=data.asset_tag, type_code="kit", team_code=data.team_code, depot_code=data.depot_code,
+                                          storage_location=data.storage_location), kit_template=template["id"])
+        if data.asset_tags:
+            await pack(principal, data.asset_tag, PackIn(asset_tags=data.asset_tags))
     return await get_kit(principal, data.asset_tag)
 
 
@@ -713,12 +917,17 @@ async def get_kit(principal: Principal, asset_tag: str, on: date | None = None) 
                   ready=all(line.ready >= line.needed for line in lines), lines=lines, contents=[c["asset_tag"] for c in contents])
 
 
-async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
-    team = await teams.team_row(team_code)
-    authorize(principal, "equipment.view", team["path"], hide=True)
-    rows = await Item.select(Item.asset_tag).where((Item.team == team["id"]) & Item.kit_template.is_not_null()
+async def kits_of(principal: Principal, owner_in: OwnerIn) -> list[KitOut]:
+    """A team's or depot's kits (not scrapped or lost) with their readiness."""
+    owner = await _owner(owner_in)
+    _authorize(principal, "equipment.view", owner.path, owner.depot)
+    rows = await Item.select(Item.asset_tag).where(_owner_filter(Item, owner) & Item.kit_template.is_not_null()
                                                    & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
     return [await get_kit(principal, row["asset_tag"]) for row in rows]
+
+
+async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
+    return await kits_of(principal, OwnerIn(team_code=team_code))
 
 
 # --- labels --------------------------------------------------------------------------------
@@ -751,9 +960,6 @@ async def inspections_of(principal: Principal, asset_tag: str) -> list[Inspectio
 
 
 # --- public AEDs (能用管用) ------------------------------------------------------------------
-
-EARTH_RADIUS_KM = 6371.0
-
 
 def _aed_problems(row: dict[str, Any], on: date) -> tuple[date | None, list[str]]:
     due = row["last_checked_on"] + timedelta(days=row["check_interval_days"]) if row["last_checked_on"] else None
@@ -824,13 +1030,6 @@ async def list_aeds(principal: Principal, *, under_code: str | None = None, prob
     return [a for a in aeds if a.problems] if problems_only else aeds
 
 
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
 async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int = 20) -> list[PublicAed]:
     """Public: AEDs within ``radius_km`` of a point, nearest first, without personal data."""
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -842,7 +1041,7 @@ async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int
     today = date.today()
     found = []
     for row in rows:
-        distance = _distance_km(lat, lon, row["lat"], row["lon"])
+        distance = great_circle_km(lat, lon, row["lat"], row["lon"])
         if distance <= radius_km:
             found.append(PublicAed(place_name=row["place_name"], address=row["address"], lat=row["lat"], lon=row["lon"],
                                    opening_hours=row["opening_hours"], responsible_org=row["responsible_org"],
@@ -861,9 +1060,8 @@ async def list_depots(principal: Principal) -> list[DepotOut]:
                                   *orgs.unit_ref_columns(OrgUnit.parent, "parent")).where(
         OrgUnit.kind == OrgKind.depot.value).order_by(OrgUnit.path)
     stock: dict[int, list[BalanceOut]] = {}
-    for row in await Stock.select(Stock.depot, Stock.quantity, Stock.type.code.as_alias("type_code"),
-                                  Stock.type.name_zh.as_alias("type_name_zh"), Stock.type.unit_zh.as_alias("unit_zh"),
-                                  *_owner_columns(Stock)).where(Stock.depot.is_not_null() & (Stock.quantity > 0)).order_by(Stock.type.id):
+    for row in await Stock.select(Stock.depot, *_BALANCE_COLUMNS, *_owner_columns(Stock)).where(
+            Stock.depot.is_not_null() & (Stock.quantity > 0)).order_by(Stock.type.id).order_by(Stock.location):
         stock.setdefault(row["depot"], []).append(BalanceOut(**row, owner=_owner_out(row)))
     equipment: dict[int, dict[str, DepotEquipmentOut]] = {}
     for row in await Item.select(Item.depot, Item.status, Item.type.code.as_alias("type_code"), Item.type.name_zh.as_alias("type_name_zh")).where(
@@ -879,10 +1077,10 @@ async def list_depots(principal: Principal) -> list[DepotOut]:
 
 # --- transfer requests between depots and teams ---------------------------------------------
 
-# Which side acts at each step, and what it moves the request to.
+# Which side acts at each step, and what it moves the request to ("approver": the side that did not raise the request).
 _STEPS = {
-    "approve": ("source", TransferStatus.requested, TransferStatus.approved),
-    "reject": ("source", TransferStatus.requested, TransferStatus.rejected),
+    "approve": ("approver", TransferStatus.requested, TransferStatus.approved),
+    "reject": ("approver", TransferStatus.requested, TransferStatus.rejected),
     "dispatch": ("source", TransferStatus.approved, TransferStatus.dispatched),
     "receive": ("destination", TransferStatus.dispatched, TransferStatus.received),
 }
@@ -916,7 +1114,13 @@ async def _transfer_row(transfer_id: int) -> dict[str, Any]:
 def _transfer_out(row: dict[str, Any]) -> TransferRequestOut:
     return TransferRequestOut(id=row["id"], source=_side(row, "source").out, destination=_side(row, "destination").out,
                               stock_lines=_json(row["stock_lines"]), asset_tags=_json(row["asset_tags"]), reason=row["reason"],
-                              status=row["status"], history=_json(row["history"]))
+                              raised_by=row["raised_by"], status=row["status"], history=_json(row["history"]))
+
+
+def acting_side(raised_by: str, action: str) -> str:
+    """Which side ("source" or "destination") takes ``action`` on a request raised by ``raised_by``."""
+    side = _STEPS[action][0]
+    return ("source" if raised_by == "destination" else "destination") if side == "approver" else side
 
 
 async def _emit_transfer(principal: Principal, transfer_id: int, status: TransferStatus, source: Owner, destination: Owner,
@@ -929,14 +1133,19 @@ async def _emit_transfer(principal: Principal, transfer_id: int, status: Transfe
 
 
 async def request_transfer(principal: Principal, data: TransferRequestIn) -> TransferRequestOut:
-    """The receiving side asks; nothing moves until the source approves and dispatches."""
+    """The receiving side asks (or a holder offers materials back); nothing moves until the other side approves and
+    the source dispatches."""
     source, destination = await _owner(data.source), await _owner(data.destination)
     if source.path == destination.path:
         raise field_error("destination", "the destination is the source")
-    _authorize(principal, "equipment.manage", destination.path, destination.depot)
+    raised_by = "destination"
+    if not can(principal, "equipment.manage", destination.path) and can(principal, "equipment.manage", source.path):
+        raised_by = "source"  # sending back what it holds, e.g. a team returning a depot's tents
+    asking, asked = (destination, source) if raised_by == "destination" else (source, destination)
+    _authorize(principal, "equipment.manage", asking.path, asking.depot)
     # Any reserve depot may be asked (they serve across regions); another team only within the caller's view.
-    if source.team is not None and not can(principal, "equipment.view", source.path):
-        raise NotFound("No such source team, or it is outside your scope.")
+    if asked.team is not None and not can(principal, "equipment.view", asked.path):
+        raise NotFound("No such team, or it is outside your scope.")
     for line in data.stock_lines:
         await _type(line.type, Tracking.stock)
     if data.asset_tags:
@@ -951,19 +1160,19 @@ async def request_transfer(principal: Principal, data: TransferRequestIn) -> Tra
             source_team=source.team, source_depot=source.depot, source_path=source.path,
             destination_team=destination.team, destination_depot=destination.depot, destination_path=destination.path,
             stock_lines=json.dumps([line.model_dump() for line in data.stock_lines]), asset_tags=json.dumps(data.asset_tags),
-            reason=data.reason, history=json.dumps(history, ensure_ascii=False),
+            reason=data.reason, raised_by=raised_by, history=json.dumps(history, ensure_ascii=False),
         )).returning(TransferRequest.id)
-        await accounts.record_audit(principal, "equipment.transfer.requested", "transfer", str(rows[0]["id"]), destination.path,
+        await accounts.record_audit(principal, "equipment.transfer.requested", "transfer", str(rows[0]["id"]), asking.path,
                                     data.model_dump(mode="json"))
         await _emit_transfer(principal, rows[0]["id"], TransferStatus.requested, source, destination, data.stock_lines, data.asset_tags,
-                             data.reason, note="")
+                             data.reason, note="", at=asking)
     return _transfer_out(await _transfer_row(rows[0]["id"]))
 
 
 async def advance_transfer(principal: Principal, transfer_id: int, step: TransferStepIn) -> TransferRequestOut:
     row = await _transfer_row(transfer_id)
-    side_name, expected, new_status = _STEPS[step.action]
-    side = _side(row, side_name)
+    _, expected, new_status = _STEPS[step.action]
+    side = _side(row, acting_side(row["raised_by"], step.action))
     visible = can(principal, "equipment.view", row["source_path"]) or can(principal, "equipment.view", row["destination_path"])
     authorize(principal, "equipment.manage", side.path, hide=not visible)
     if row["status"] != expected.value:
@@ -980,10 +1189,12 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
             raise Conflict("Someone else moved this request on a moment ago.", code="invalid_transition")
         reference = f"调拨申请 #{transfer_id}"
         tags = _json(row["asset_tags"])
+        location = step.location.strip()
         if step.action == "dispatch":
             for line in _json(row["stock_lines"]):
                 kind = await _type(line["type"], Tracking.stock)
-                await _apply(await _stock_id(kind["id"], source), -line["quantity"], MovementKind.transfer_out, principal, reference, step.note)
+                await _apply(await _stock_id(kind["id"], source, location), -line["quantity"], MovementKind.transfer_out, principal, reference,
+                             step.note)
             if tags:
                 moved = await Item.update({Item.status: ItemStatus.in_transit.value}).where(
                     Item.asset_tag.is_in(tags) & (Item.status == ItemStatus.in_service.value)).returning(Item.asset_tag)
@@ -993,10 +1204,17 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
         if step.action == "receive":
             for line in _json(row["stock_lines"]):
                 kind = await _type(line["type"], Tracking.stock)
-                await _apply(await _stock_id(kind["id"], destination), line["quantity"], MovementKind.transfer_in, principal, reference, step.note)
+                await _apply(await _stock_id(kind["id"], destination, location), line["quantity"], MovementKind.transfer_in, principal,
+                             reference, step.note)
             if tags:
-                await Item.update({Item.status: ItemStatus.in_service.value, Item.team: destination.team, Item.depot: destination.depot,
-                                   Item.owner_path: destination.path, Item.container: None}).where(Item.asset_tag.is_in(tags))
+                moved = await Item.update({Item.status: ItemStatus.in_service.value, Item.team: destination.team, Item.depot: destination.depot,
+                                           Item.owner_path: destination.path, Item.container: None,
+                                           **({Item.storage_location: location} if location else {})}).where(
+                    Item.asset_tag.is_in(tags)).returning(Item.id)
+                now = _now()
+                for item in moved:
+                    await OwnerChange.insert(OwnerChange(item=item["id"], from_team=source.team, from_depot=source.depot, to_team=destination.team,
+                                                         to_depot=destination.depot, transfer=transfer_id, by_user=principal.user_id, at=now))
         await accounts.record_audit(principal, f"equipment.transfer.{new_status.value}", "transfer", str(transfer_id), side.path,
                                     {"note": step.note})
         await _emit_transfer(principal, transfer_id, new_status, source, destination, _json(row["stock_lines"]), tags, row["reason"],
@@ -1020,26 +1238,53 @@ async def list_transfers(principal: Principal, status: TransferStatus | None = N
 # --- registering items from a spreadsheet --------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ImportRow:
+    item: ItemIn
+    template: int | None  # a kit row: the kit's template
+    kit: str | None  # the asset tag of the kit the item is packed in
+
+
 async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, content: bytes, *, commit: bool) -> ImportReport:
-    """Check every row (and write them all, in one transaction, when ``commit`` and nothing is wrong)."""
+    """Check every row (and write them all, in one transaction, when ``commit`` and nothing is wrong).
+
+    A row with a kit template (套装模板) registers a kit; a row naming a kit (所属套装) is packed into it, whether the kit
+    is on another row of the file or already registered for the same owner. So one file registers a whole kit."""
     owner = await _owner(owner_in)
     _authorize(principal, "equipment.manage", owner.path, owner.depot)
     try:
         rows = item_file.read(file_name, content)
     except spreadsheets.SpreadsheetError as error:
         raise InvalidInput(f"{file_name}: {error}", code="bad_equipment_file") from error
-    types = {}
+    types, templates = {}, {}
     for row in await EquipmentType.select().where(EquipmentType.tracking == Tracking.item.value):
         types[row["code"]] = types[row["name_zh"]] = row
+    for row in await KitTemplate.select(KitTemplate.id, KitTemplate.code, KitTemplate.name_zh):
+        templates[row["code"]] = templates[row["name_zh"]] = row
     header = item_file.HEADER_OF
     errors: list[ImportRowError] = []
-    valid: list[ItemIn] = []
+    valid: list[_ImportRow] = []
     seen: dict[str, int] = {}
+    kit_rows: set[str] = set()  # asset tags the file declares as kits
+    packed_in: list[tuple[int, str]] = []  # (row, kit tag) to check once every row is read
     for number, values in rows:
         problems: list[tuple[str, str]] = []
-        kind = types.get(str(values.get("type", "")))
-        if kind is None:
-            problems.append((header["type"], f"unknown or stock-counted type '{values.get('type', '')}'"))
+        template = None
+        if "kit_template" in values:
+            template = templates.get(str(values["kit_template"]).strip())
+            if template is None:
+                problems.append((header["kit_template"], f"unknown kit template '{values['kit_template']}'"))
+            if str(values.get("type", "kit")).strip() not in ("kit", types.get("kit", {}).get("name_zh")):
+                problems.append((header["type"], "a kit row is of type 装备箱组 (or leave the type empty)"))
+            kind = types.get("kit")
+            if "kit" in values:
+                problems.append((header["kit"], "a kit cannot be packed in another kit"))
+        else:
+            kind = types.get(str(values.get("type", "")))
+            if kind is None:
+                problems.append((header["type"], f"unknown or stock-counted type '{values.get('type', '')}'"))
+            elif kind["code"] == "kit":
+                problems.append((header["kit_template"], "a kit needs its template"))
         dates = {}
         for key in ("acquired_on", "expires_on"):
             if key in values:
@@ -1054,20 +1299,35 @@ async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, 
         if tag in seen:
             problems.append((header["asset_tag"], f"the same tag as row {seen[tag]}"))
         seen.setdefault(tag, number)
+        if "kit_template" in values:
+            kit_rows.add(tag)
+        kit = str(values["kit"]).strip().upper() if "kit" in values and "kit_template" not in values else None
+        if kit:
+            packed_in.append((number, kit))
         if not problems:
             try:
-                valid.append(ItemIn(asset_tag=tag, type_code=kind["code"], team_code=owner_in.team_code, depot_code=owner_in.depot_code,
-                                    serial_number=str(values.get("serial_number", "")), storage_location=str(values.get("storage_location", "")),
-                                    cost=values.get("cost"), funding=funding, notes=str(values.get("notes", "")), **dates))
+                item = ItemIn(asset_tag=tag, type_code=kind["code"], team_code=owner_in.team_code, depot_code=owner_in.depot_code,
+                              serial_number=str(values.get("serial_number", "")), storage_location=str(values.get("storage_location", "")),
+                              cost=values.get("cost"), funding=funding, notes=str(values.get("notes", "")), **dates)
+                valid.append(_ImportRow(item, template["id"] if template else None, kit))
             except ValidationError as error:
                 problems += [(header.get(str(e["loc"][-1]) if e["loc"] else "", "—"), e["msg"].removeprefix("Value error, "))
                              for e in error.errors()]
         errors += [ImportRowError(row=number, column=column, message=message) for column, message in problems]
-    taken = {r["asset_tag"] for r in await Item.select(Item.asset_tag).where(Item.asset_tag.is_in([i.asset_tag for i in valid] or [""]))}
-    for item in valid:
-        if item.asset_tag in taken:
-            errors.append(ImportRowError(row=seen[item.asset_tag], column=header["asset_tag"], message="already registered"))
-    valid = [item for item in valid if item.asset_tag not in taken]
+    # A kit named by a row is declared in the file, or is a registered kit of the same owner.
+    named = sorted({kit for _, kit in packed_in} - kit_rows)
+    registered = {r["asset_tag"] for r in await Item.select(Item.asset_tag).where(
+        Item.asset_tag.is_in(named or [""]) & Item.kit_template.is_not_null() & _owner_filter(Item, owner))}
+    for number, kit in packed_in:
+        if kit not in kit_rows and kit not in registered:
+            errors.append(ImportRowError(row=number, column=header["kit"], message=f"no kit {kit} in this file or at this owner"))
+    bad_rows = {e.row for e in errors}
+    valid = [v for v in valid if seen[v.item.asset_tag] not in bad_rows]
+    taken = {r["asset_tag"] for r in await Item.select(Item.asset_tag).where(Item.asset_tag.is_in([v.item.asset_tag for v in valid] or [""]))}
+    for v in valid:
+        if v.item.asset_tag in taken:
+            errors.append(ImportRowError(row=seen[v.item.asset_tag], column=header["asset_tag"], message="already registered"))
+    valid = [v for v in valid if v.item.asset_tag not in taken]
     report = ImportReport(batch_id=None, file_name=file_name, rows=len(rows), valid_rows=len(valid),
                           errors=sorted(errors, key=lambda e: (e.row, e.column)))
     if not commit:
@@ -1075,9 +1335,15 @@ async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, 
     if errors:
         raise InvalidInput(f"{len(errors)} problems: nothing was registered. Correct the file and upload it again.",
                            code="import_has_errors", details=[e.model_dump() for e in report.errors[:200]])
+    contents: dict[str, list[str]] = {}
+    for v in valid:
+        if v.kit:
+            contents.setdefault(v.kit, []).append(v.item.asset_tag)
     async with write_transaction():
-        for item in valid:
-            await register_item(principal, item)
+        for v in valid:
+            await _register(principal, v.item, kit_template=v.template)
+        for kit, tags in contents.items():
+            await pack(principal, kit, PackIn(asset_tags=tags))
     return report.model_copy(update={"committed": len(valid)})
 
 
@@ -1088,6 +1354,69 @@ async def pending_scraps(principal: Principal) -> list[ScrapOut]:
     return [await _scrap_out(row["id"]) for row in rows if can(principal, "equipment.scrap", row["owner_path"])]
 
 
+async def path_of(owner: OwnerIn) -> str:
+    """The org path of a team or depot (for the pages' permission checks)."""
+    return (await _owner(owner)).path
+
+
 async def owner_path(owner: OwnerOut) -> str:
     """The org path of a team or depot named in an OwnerOut (for the pages' permission checks)."""
-    return (await _owner(OwnerIn(team_code=owner.code) if owner.kind == "team" else OwnerIn(depot_code=owner.code))).path
+    return await path_of(OwnerIn(team_code=owner.code) if owner.kind == "team" else OwnerIn(depot_code=owner.code))
+
+
+# --- read for grading (分级测评) ----------------------------------------------------------------------
+
+
+async def grading_facts(team_ids: list[int], on: date) -> dict[int, dict[str, Any]]:
+    """Per team, its equipment as grading weighs it, in four queries whatever the number of teams:
+    ``items`` (not scrapped or lost): asset tag, type code, status, ``usable`` (in service and not expired on ``on``),
+    ``expired``, ``last_inspected`` (the latest passed inspection by ``on``), ``missing`` record fields (serial number,
+    acquisition date), ``kit_template`` (set on a kit container); ``stock``: type code -> quantity on hand;
+    ``kits``: asset tag, template code, category, name_zh, ``ready`` (every template line has enough usable packed items,
+    as get_kit says) and ``problems``."""
+    if not team_ids:
+        return {}
+    owned = Item.team.is_in(list(team_ids)) & Item.status.not_in(list(_GONE))
+    rows = await Item.select(
+        Item.id, Item.team, Item.asset_tag, Item.status, Item.expires_on, Item.serial_number, Item.acquired_on, Item.container,
+        Item.type.code.as_alias("type"), Item.kit_template, Item.kit_template.code.as_alias("template"),
+        Item.kit_template.category.as_alias("category"), Item.kit_template.name_zh.as_alias("template_name_zh"),
+        Item.kit_template.lines.as_alias("lines"),
+    ).where(owned).order_by(Item.asset_tag)
+    inspected: dict[int, date] = {}
+    for row in await Inspection.select(Inspection.item, Inspection.inspected_on).where(
+            Inspection.item.is_in(Item.select(Item.id).where(owned)) & (Inspection.passed == True) & (Inspection.inspected_on <= on)):  # noqa: E712
+        inspected[row["item"]] = max(inspected.get(row["item"], date.min), row["inspected_on"])
+    found: dict[int, dict[str, Any]] = {team: {"items": [], "stock": {}, "kits": []} for team in team_ids}
+    usable_in: dict[int, list[str]] = {}  # kit item id -> types of the usable items packed in it
+    packed_in: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        expired = bool(row["expires_on"] and row["expires_on"] < on)
+        usable = row["status"] == ItemStatus.in_service.value and not expired
+        missing = [label for label, value in (("序列号 serial number", row["serial_number"]), ("购置日期 acquired on", row["acquired_on"]))
+                   if not value]
+        item = {"asset_tag": row["asset_tag"], "type": row["type"], "status": row["status"], "usable": usable, "expired": expired,
+                "last_inspected": inspected.get(row["id"]), "missing": missing, "kit_template": row["template"]}
+        found[row["team"]]["items"].append(item)
+        if row["container"] is not None:
+            packed_in.setdefault(row["container"], []).append(item)
+            if usable:
+                usable_in.setdefault(row["container"], []).append(row["type"])
+    for row in rows:
+        if row["kit_template"] is None:
+            continue
+        problems = []
+        for line in _json(row["lines"]):
+            packed = [i for i in packed_in.get(row["id"], []) if i["type"] == line["type"]]
+            problems += [f"{i['asset_tag']}: {'expired' if i['expired'] else i['status']}" for i in packed if not i["usable"]]
+            if len(packed) < line["quantity"]:
+                problems.append(f"{line['type']}: {line['quantity'] - len(packed)} missing")
+        ready = all(usable_in.get(row["id"], []).count(line["type"]) >= line["quantity"] for line in _json(row["lines"]))
+        found[row["team"]]["kits"].append({"asset_tag": row["asset_tag"], "template": row["template"], "category": row["category"],
+                                           "name_zh": row["template_name_zh"], "ready": ready and row["status"] != "lent",
+                                           "problems": problems})
+    for row in await Stock.select(Stock.team, Stock.type.code.as_alias("type"), Stock.quantity).where(
+            Stock.team.is_in(list(team_ids)) & (Stock.quantity > 0)):
+        held = found[row["team"]]["stock"]
+        held[row["type"]] = held.get(row["type"], 0) + row["quantity"]
+    return found

@@ -212,17 +212,22 @@ class TransferRequest(Table, tablename="equipment_transfer"):
     stock_lines = JSONB(default="[]")  # [{"type": code, "quantity": n}]
     asset_tags = JSONB(default="[]")  # individually tracked items asked for
     reason = Text()
+    # Usually the receiving side asks and the source approves; a team returning materials raises it as the source, and the
+    # destination approves taking them back.
+    raised_by = Varchar(length=12, default="destination")
     status = Varchar(length=12, choices=TransferStatus, default=TransferStatus.requested, index=True)
     history = JSONB(default="[]")  # [{"status", "by", "at", "note"}], one entry per step
 
 
 class Stock(Table, tablename="equipment_stock"):
-    """The balance of one stock-tracked type at one owner; changed only together with a movement row."""
+    """The balance of one stock-tracked type at one owner's storage location ("" when the owner keeps one store);
+    changed only together with a movement row. One row per (type, owner, location): partial unique indexes."""
 
     type = ForeignKey(EquipmentType, on_delete=OnDelete.restrict)
     team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
     depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
     owner_path = Varchar(length=512, index=True)
+    location = Varchar(length=200, default="")  # 库房 A 区, 车载…
     quantity = Integer(default=0)
 
 
@@ -235,6 +240,21 @@ class Movement(Table, tablename="equipment_movement"):
     balance_after = Integer()
     reference = Varchar(length=100, default="")  # transfer id, drill, deployment, delivery note…
     counterpart = ForeignKey(Stock, null=True, default=None, on_delete=OnDelete.restrict)  # the other side of a transfer
+    # The movement an adjustment corrects (NO ACTION: checked at the end of a statement, so emptying the table works).
+    corrects = ForeignKey("self", null=True, default=None, on_delete=OnDelete.no_action)
     note = Text(default="")
     by_user = Integer(null=True, default=None)
     at = Timestamptz(index=True)
+
+
+class OwnerChange(Table, tablename="equipment_owner_change"):
+    """An item passing from one owner to another (a received transfer); rows are only ever added."""
+
+    item = ForeignKey(Item, on_delete=OnDelete.cascade)
+    from_team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    from_depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    to_team = ForeignKey(Team, null=True, default=None, on_delete=OnDelete.restrict)
+    to_depot = ForeignKey(OrgUnit, null=True, default=None, on_delete=OnDelete.restrict)
+    transfer = ForeignKey(TransferRequest, null=True, default=None, on_delete=OnDelete.set_null)
+    by_user = Integer(null=True, default=None)
+    at = Timestamptz()

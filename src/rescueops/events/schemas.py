@@ -7,6 +7,7 @@ events catalogue is generated from.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -46,7 +47,12 @@ class EventOut(BaseModel):
     actor: str
     routing_key: str
     payload: dict[str, Any]
-    published_at: datetime | None
+    published_at: datetime | None  # empty on the wire: a message is sent before the relay marks its row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> EventOut:
+        """From an outbox row, whose payload is kept as JSON text."""
+        return cls.model_validate({**row, "payload": json.loads(row["payload"])})
 
 
 class NotificationsSent(EventPayload):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 
@@ -10,8 +9,9 @@ from rescueops.accounts.access import Principal, scopes_for
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
 from rescueops.errors import NotFound, PermissionDenied
+from rescueops.events.bus import handles
 from rescueops.events.schemas import PAYLOADS, EventOut, EventPayload, NotificationOut, NotificationsSent
-from rescueops.events.tables import Notification, OutboxEvent
+from rescueops.events.tables import Notification, OutboxEvent, ReceivedEvent
 from rescueops.orgs import service as orgs
 
 
@@ -50,7 +50,16 @@ async def list_events(principal: Principal, page: PageParams, *, event_type: str
     for condition in filter(None, conditions):
         select, count = select.where(condition), count.where(condition)
     rows = await select
-    return [EventOut.model_validate({**row, "payload": json.loads(row["payload"])}) for row in rows], await count
+    return [EventOut.from_row(row) for row in rows], await count
+
+
+@handles("audit")
+async def record_received(event: EventOut, region: str) -> None:
+    """The audit queue of each hub: every event that reached the hub is kept, with when it arrived."""
+    await ReceivedEvent.insert(ReceivedEvent(
+        region=region, event_id=event.event_id, type=event.type, routing_key=event.routing_key, source_region=event.source_region,
+        actor=event.actor, occurred_at=event.occurred_at, received_at=datetime.now(UTC),
+    ))
 
 
 # --- the in-app inbox ---------------------------------------------------------------------------

@@ -25,6 +25,10 @@ class OutboxEvent(Table, tablename="events_outbox"):
     published_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Varchar(length=500, default="")
+    # A relay (or the in-process bus) claims a batch before handing it on, so two never hand on the same
+    # row; a claim that outlives its holder (a killed process) expires and the row is claimed again.
+    claimed_by = Varchar(length=200, default="")
+    claim_expires = Timestamptz(null=True, default=None)
 
 
 class Notification(Table, tablename="events_notification"):
@@ -38,3 +42,42 @@ class Notification(Table, tablename="events_notification"):
     dedupe_key = Varchar(length=200, unique=True)
     created_at = Timestamptz()
     read_at = Timestamptz(null=True, default=None)
+
+
+class ProcessedEvent(Table, tablename="events_processed"):
+    """An event a consumer has applied; written in the transaction of its handlers, so a redelivered
+    event finds its row and is not applied again. ``key`` is "<consumer>:<event id>"."""
+
+    key = Varchar(length=100, unique=True)
+    consumer = Varchar(length=40, index=True)  # "<region>.<purpose>", e.g. "east.coordination"
+    event_id = UUID(index=True)
+    type = Varchar(length=100)
+    processed_at = Timestamptz()
+
+
+class ReceivedEvent(Table, tablename="events_received"):
+    """The audit consumers' record: every event each hub received, so the whole exchange is on record."""
+
+    region = Varchar(length=16, index=True)
+    event_id = UUID(index=True)
+    type = Varchar(length=100, index=True)
+    routing_key = Varchar(length=200)
+    source_region = Varchar(length=16)
+    actor = Varchar(length=150)
+    occurred_at = Timestamptz()
+    received_at = Timestamptz()
+
+
+class DeadLetter(Table, tablename="events_dead_letter"):
+    """A message the in-process bus gave up on (malformed, unknown type or version, or a handler that kept
+    failing), kept with the reason until it is replayed. RabbitMQ keeps its own in the dead-letter queues."""
+
+    consumer = Varchar(length=40, index=True)
+    event_id = Varchar(length=64, default="")  # empty when the envelope could not be read
+    type = Varchar(length=100, default="")
+    routing_key = Varchar(length=200, default="")
+    reason = Varchar(length=500)
+    envelope = Text()
+    attempts = Integer(default=1)
+    created_at = Timestamptz()
+    replayed_at = Timestamptz(null=True, default=None)

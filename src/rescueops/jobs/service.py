@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rescueops.accounts import service as accounts
+from rescueops.coordination import service as coordination
 from rescueops.drills import service as drills
 from rescueops.equipment import service as equipment
+from rescueops.grading import service as grading
 from rescueops.jobs.tables import JobRun
 from rescueops.members import service as members
 from rescueops.teams import service as teams
@@ -49,6 +52,8 @@ JOBS = [
     Job("members.remind_expiring", timedelta(hours=6), members.remind_expiring),
     Job("equipment.remind_due_inspections", timedelta(hours=6), equipment.remind_due_inspections),
     Job("teams.remind_reassessment", timedelta(hours=24), teams.remind_reassessment),
+    Job("grading.nightly", timedelta(hours=24), grading.nightly),  # expire grades past validity, refresh all readiness
+    Job("coordination.expire_requests", timedelta(minutes=5), coordination.expire_requests),
 ]
 
 
@@ -87,9 +92,11 @@ async def run_once(job: Job, now: datetime | None = None) -> bool:
     return True
 
 
-def start_scheduler() -> AsyncIOScheduler:
+def start_scheduler(jobs: list[Job] | None = None) -> AsyncIOScheduler:
+    """Schedule ``jobs`` (default: all of ``JOBS``) in this process and start; every process runs the same schedule."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    for job in JOBS:
+    started = datetime.now(UTC)
+    for job in JOBS if jobs is None else jobs:
         scheduler.add_job(
             run_once,
             IntervalTrigger(seconds=job.every.total_seconds(), start_date=EPOCH, timezone=UTC),
@@ -97,9 +104,10 @@ def start_scheduler() -> AsyncIOScheduler:
             id=job.id,
             coalesce=True,
             max_instances=1,
-            # Also once at start: a run missed while no process was up happens now (the claim keeps it single).
-            next_run_time=datetime.now(UTC),
             misfire_grace_time=int(job.every.total_seconds() // 2),
         )
+        # Also once at start: a run missed while no process was up happens now (the claim keeps it single). A job of its
+        # own, so the interval job keeps its EPOCH-aligned times (given a start-up run time, it would count on from there).
+        scheduler.add_job(run_once, DateTrigger(started, timezone=UTC), args=[job], id=f"{job.id}@start", misfire_grace_time=None)
     scheduler.start()
     return scheduler

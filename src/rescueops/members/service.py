@@ -214,6 +214,19 @@ async def users_of_teams(team_ids: list[int]) -> list[int]:
     return list(dict.fromkeys(row["user"] for row in rows))
 
 
+async def first_aid_of_active(team_codes: list[str], on: date) -> dict[str, dict[int, bool]]:
+    """Each team's active members, person id -> whether they hold a valid first-aid certificate on ``on``:
+    who could be sent on a deployment."""
+    rows = await Membership.select(Membership.person, Membership.team.code.as_alias("team_code")).where(
+        Membership.team.code.is_in(list(team_codes) or ["-"]) & Membership.left_on.is_null()
+        & (Membership.status == MemberStatus.active.value)).order_by(Membership.person)
+    certified = await _first_aid([row["person"] for row in rows], on)
+    found: dict[str, dict[int, bool]] = {}
+    for row in rows:
+        found.setdefault(row["team_code"], {})[row["person"]] = row["person"] in certified
+    return found
+
+
 async def _first_aid(person_ids: list[int], on: date) -> dict[int, date | None]:
     """Latest expiry of a valid first-aid certificate per person (date.max for no expiry)."""
     if not person_ids:
@@ -968,3 +981,46 @@ async def person_summary(person_id: int) -> tuple[str, str | None]:
 async def person_of_user(user_id: int) -> int | None:
     row = await Person.select(Person.id).where(Person.user == user_id).first()
     return row["id"] if row else None
+
+
+# --- read for grading (分级测评) ----------------------------------------------------------------------
+
+# The personal-record fields a complete member record has (record completeness counts in the grading).
+RECORD_FIELDS = {"phone": "电话 phone", "emergency_contact": "紧急联系人 emergency contact", "emergency_phone": "紧急联系电话 emergency phone"}
+
+
+async def grading_facts(team_ids: list[int], on: date) -> dict[int, list[dict[str, Any]]]:
+    """Per team, the people on its roster (open memberships, probation or active, joined by ``on``), in three queries
+    whatever the number of teams: person id, name, role, status, whether insured on ``on``, the certificate types they
+    hold valid on ``on`` (``certificates``: type code -> latest expiry, None for no expiry), whether one of them is a
+    first-aid certificate, and which record fields are missing (``missing``: labels from RECORD_FIELDS)."""
+    if not team_ids:
+        return {}
+    on_roster = (Membership.team.is_in(list(team_ids)) & Membership.left_on.is_null() & Membership.status.is_in(list(ON_ROSTER))
+                 & (Membership.joined_on <= on))
+    rows = await Membership.select(
+        Membership.team, Membership.person, Membership.role, Membership.status, Membership.person.name.as_alias("name"),
+        *(getattr(Membership.person, name).as_alias(name) for name in RECORD_FIELDS),
+    ).where(on_roster).order_by(Membership.person)
+    people = Membership.select(Membership.person).where(on_roster)
+    held: dict[int, dict[str, date | None]] = {}
+    first_aid: set[int] = set()
+    for row in await Certificate.select(Certificate.person, Certificate.expires_on, Certificate.type.code.as_alias("code"),
+                                        Certificate.type.first_aid.as_alias("first_aid")).where(
+            Certificate.person.is_in(people) & (Certificate.issued_on <= on)
+            & (Certificate.expires_on.is_null() | (Certificate.expires_on >= on))):
+        mine = held.setdefault(row["person"], {})
+        known = mine.get(row["code"], date.min)
+        mine[row["code"]] = None if row["expires_on"] is None or known is None else max(known, row["expires_on"])
+        if row["first_aid"]:
+            first_aid.add(row["person"])
+    insured = {row["person"] for row in await InsurancePolicy.select(InsurancePolicy.person).where(
+        InsurancePolicy.person.is_in(people) & (InsurancePolicy.starts_on <= on) & (InsurancePolicy.ends_on >= on))}
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row["team"], []).append({
+            "person": row["person"], "name": row["name"], "role": row["role"], "status": row["status"],
+            "insured": row["person"] in insured, "certificates": held.get(row["person"], {}), "first_aid": row["person"] in first_aid,
+            "missing": [label for name, label in RECORD_FIELDS.items() if not (row[name] or "").strip()],
+        })
+    return found

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from rescueops.events.schemas import EventPayload
 from rescueops.members.identity import valid_phone
 from rescueops.orgs.schemas import UnitRef
-from rescueops.teams.tables import FilingStatus, RegistrationKind, TeamStatus
+from rescueops.teams.tables import FilingStatus, PartyOrganisation, RegistrationKind, TeamStatus
 
 TEAM_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,31}$"
 
@@ -51,6 +51,8 @@ class _TeamFields(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     hub_code: str | None = Field(default=None, description="Set for a regional backbone team")
     contact_phone: str = ""
+    self_sufficiency_hours: int | None = Field(default=None, ge=1, le=8760, description="Hours the team can work without resupply")
+    party_organisation: PartyOrganisation = Field(default=PartyOrganisation.none, description="Its party organisation (党组织), if any")
 
     @field_validator("contact_phone")
     @classmethod
@@ -111,10 +113,21 @@ class TeamOut(BaseModel):
     status_since: date
     hub_code: str | None
     contact_phone: str
-    grades: list[GradeOut]
+    self_sufficiency_hours: int | None
+    party_organisation: PartyOrganisation
+    grades: list[GradeOut] = Field(description="Grades in force (suspended and expired ones are left out)")
     leadership: Leadership
     leadership_problem: str | None = Field(description="Why an active team is outside the 1 captain + 2–3 deputies rule")
     active_members: int
+
+
+class GradingDeclarationIn(BaseModel):
+    """What the team declares for grading (分级测评): checked by the assessors, kept on the team record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    self_sufficiency_hours: int | None = Field(default=None, ge=1, le=8760)
+    party_organisation: PartyOrganisation = PartyOrganisation.none
 
 
 class FilingIn(BaseModel):

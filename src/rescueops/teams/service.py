@@ -28,6 +28,7 @@ from rescueops.teams.schemas import (
     FilingIn,
     FilingOut,
     GradeOut,
+    GradingDeclarationIn,
     Leadership,
     LeadershipEvent,
     StatusChangeOut,
@@ -41,6 +42,7 @@ from rescueops.teams.tables import (
     Category,
     FilingStatus,
     Grade,
+    GradeStatus,
     LeadershipFiling,
     Specialty,
     StatusChange,
@@ -125,6 +127,8 @@ _TEAM_COLUMNS = (
     Team.status,
     Team.status_since,
     Team.contact_phone,
+    Team.self_sufficiency_hours,
+    Team.party_organisation,
     Team.hub.code.as_alias("hub_code"),
     *orgs.unit_ref_columns(Team.unit, "unit"),
     Team.primary_category.code.as_alias("category_code"),
@@ -153,7 +157,7 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
     ).order_by(Specialty.category.sort_order)
     grades = await Grade.select(
         Grade.team, Grade.category.code.as_alias("category"), Grade.level, Grade.assessed_on, Grade.valid_until
-    ).where(Grade.team.is_in(ids))
+    ).where(Grade.team.is_in(ids) & (Grade.status == GradeStatus.active.value))
     leadership = await members.leadership_of(ids)
     counts = await members.active_counts(ids)
     out = []
@@ -163,7 +167,7 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
             TeamOut(
                 **{k: row[k] for k in ("code", "name_zh", "name_en", "path", "registration_kind", "registration_number",
                                        "filing_date", "founded_on", "base_address", "lat", "lon", "status", "status_since",
-                                       "hub_code", "contact_phone")},
+                                       "hub_code", "contact_phone", "self_sufficiency_hours", "party_organisation")},
                 unit=orgs.unit_ref(row, "unit"),
                 primary_category=categories[row["category_code"]],
                 specialties=[categories[s["code"]] for s in specialties if s["team"] == row["id"]],
@@ -213,7 +217,7 @@ async def list_teams(
         with_specialty = Specialty.select(Specialty.team).where(Specialty.category == category_id)
         conditions.append((Team.primary_category == category_id) | Team.id.is_in([r["team"] for r in await with_specialty] or [-1]))
     if level is not None:
-        graded = await Grade.select(Grade.team).where(Grade.level == level)
+        graded = await Grade.select(Grade.team).where((Grade.level == level) & (Grade.status == GradeStatus.active.value))
         conditions.append(Team.id.is_in([r["team"] for r in graded] or [-1]))
     if status:
         conditions.append(Team.status == status.value)
@@ -229,6 +233,34 @@ async def list_teams(
         return teams[page.offset : page.offset + page.limit], len(teams)
     rows = await select.limit(page.limit).offset(page.offset)
     return await _team_outs(rows), await count
+
+
+async def teams_within(paths: list[str] | tuple[str, ...]) -> list[TeamOut]:
+    """Every team under one of ``paths`` (e.g. a hub's coverage), by code, whatever its status: for services that
+    pick teams on no caller's behalf (ranking candidates for assistance)."""
+    if not paths:
+        return []
+    query = Team.select(*_TEAM_COLUMNS).order_by(Team.code)
+    condition = within(Team.path, list(paths))
+    if condition is not None:
+        query = query.where(condition)
+    return await _team_outs(await query)
+
+
+async def team_ids(codes: list[str]) -> dict[str, int]:
+    """Team code -> row id, for the foreign keys of other domains."""
+    rows = await Team.select(Team.id, Team.code).where(Team.code.is_in(list(codes) or ["-"]))
+    return {row["code"]: row["id"] for row in rows}
+
+
+async def count_with_category(code: str) -> int:
+    """How many teams, not exited, have ``code`` as their primary category or as a specialty."""
+    row = await Category.select(Category.id).where(Category.code == code).first()
+    if row is None:
+        return 0
+    with_specialty = [r["team"] for r in await Specialty.select(Specialty.team).where(Specialty.category == row["id"])]
+    return await Team.count().where(
+        ((Team.primary_category == row["id"]) | Team.id.is_in(with_specialty or [-1])) & (Team.status != TeamStatus.exited.value))
 
 
 async def _supervising_unit(code: str) -> dict[str, Any]:
@@ -261,6 +293,8 @@ def _team_values(data: TeamCreate | TeamUpdate) -> dict[str, Any]:
         "lat": data.lat,
         "lon": data.lon,
         "contact_phone": data.contact_phone,
+        "self_sufficiency_hours": data.self_sufficiency_hours,
+        "party_organisation": data.party_organisation.value,
     }
 
 
@@ -519,7 +553,7 @@ async def remind_reassessment(on: date | None = None) -> str:
     rows = await Grade.select(Grade.id, Grade.team, Grade.level, Grade.valid_until, Grade.category.name_zh.as_alias("category"),
                               Grade.team.name_zh.as_alias("team_name"), Grade.team.code.as_alias("team_code"),
                               Grade.team.path.as_alias("path")).where(
-        Grade.valid_until.is_not_null() & (Grade.valid_until <= on + REASSESS_AHEAD))
+        Grade.valid_until.is_not_null() & (Grade.valid_until <= on + REASSESS_AHEAD) & (Grade.status == GradeStatus.active.value))
     told = 0
     for row in rows:
         users = [*await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]),
@@ -527,6 +561,85 @@ async def remind_reassessment(on: date | None = None) -> str:
         async with write_transaction():
             told += len(await events.notify(
                 users, kind="teams.reassessment_due", title=f"分级测评即将到期：{row['team_name']}（{row['category']}）",
-                body=f"{row['category']}类 {row['level']} 级的有效期至 {row['valid_until']}，请准备复评。", link=f"/teams/{row['team_code']}",
+                body=f"{row['category']}类 {row['level']} 级的有效期至 {row['valid_until']}，请准备复评。", link=f"/grading/teams/{row['team_code']}",
                 key=f"grade:{row['id']}:{row['valid_until']}", org_path=row["path"]))
     return f"{told} reminders sent"
+
+
+# --- grading (分级测评): what the grading service reads and writes -------------------------------
+
+
+async def grading_teams(*, paths: list[str] | None = None, codes: list[str] | None = None) -> list[dict[str, Any]]:
+    """Teams not exited, under ``paths`` (None: everywhere) or with ``codes``, for grading: in three queries whatever their
+    number, each team's record fields, its categories (primary first, then specialties) and its grades by category code
+    (level, status, assessed_on, valid_until), suspended and expired ones included."""
+    condition = Team.status != TeamStatus.exited.value
+    if paths is not None:
+        if not paths:
+            return []
+        scoped = within(Team.path, list(paths))
+        condition = condition & scoped if scoped is not None else condition
+    if codes is not None:
+        condition = condition & Team.code.is_in(list(codes) or ["-"])
+    rows = await Team.select(
+        Team.id, Team.code, Team.name_zh, Team.path, Team.status, Team.registration_kind, Team.registration_number, Team.filing_date,
+        Team.founded_on, Team.self_sufficiency_hours, Team.party_organisation, Team.lat, Team.lon,
+        Team.primary_category.code.as_alias("primary_category"),
+    ).where(condition).order_by(Team.path)
+    chosen = Team.select(Team.id).where(condition)
+    specialties: dict[int, list[str]] = {}
+    for row in await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(
+            Specialty.team.is_in(chosen)).order_by(Specialty.category.sort_order):
+        specialties.setdefault(row["team"], []).append(row["code"])
+    grades: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in await Grade.select(Grade.team, Grade.category.code.as_alias("category"), Grade.level, Grade.status, Grade.assessed_on,
+                                  Grade.valid_until).where(Grade.team.is_in(chosen)):
+        grades.setdefault(row["team"], {})[row["category"]] = {k: row[k] for k in ("level", "status", "assessed_on", "valid_until")}
+    for row in rows:
+        row["categories"] = list(dict.fromkeys([row["primary_category"], *specialties.get(row["id"], [])]))
+        row["grades"] = grades.get(row["id"], {})
+    return rows
+
+
+async def set_grade(team_id: int, category: str, level: int, assessed_on: date, valid_until: date | None) -> None:
+    """Make ``level`` the team's grade in ``category`` (in force); call it inside the granting transaction."""
+    category_id = (await _category_ids([category], "category"))[category]
+    values = {Grade.level: level, Grade.assessed_on: assessed_on, Grade.valid_until: valid_until, Grade.status: GradeStatus.active.value}
+    updated = await Grade.update(values).where((Grade.team == team_id) & (Grade.category == category_id)).returning(Grade.id)
+    if not updated:
+        await Grade.insert(Grade(team=team_id, category=category_id, level=level, assessed_on=assessed_on, valid_until=valid_until,
+                                 status=GradeStatus.active.value))
+
+
+async def set_grade_status(team_id: int, category: str, status: GradeStatus, *, expected: GradeStatus) -> dict[str, Any] | None:
+    """Move the team's grade in ``category`` from ``expected`` to ``status``; the grade (level, valid_until) when it moved,
+    None when there is no such grade in that status (so of two racing changes one wins)."""
+    category_id = (await _category_ids([category], "category"))[category]
+    rows = await Grade.update({Grade.status: status.value}).where(
+        (Grade.team == team_id) & (Grade.category == category_id) & (Grade.status == expected.value)).returning(Grade.level, Grade.valid_until)
+    return rows[0] if rows else None
+
+
+async def remove_grade(team_id: int, category: str) -> dict[str, Any] | None:
+    """Delete the team's grade in ``category`` (cancelled); the grade removed, or None when there was none."""
+    category_id = (await _category_ids([category], "category"))[category]
+    rows = await Grade.delete().where((Grade.team == team_id) & (Grade.category == category_id)).returning(Grade.level, Grade.valid_until)
+    return rows[0] if rows else None
+
+
+async def declare_for_grading(principal: Principal, code: str, data: GradingDeclarationIn) -> TeamOut:
+    """The team's own declarations for grading (self-sufficiency hours, party organisation), by whoever keeps its roster."""
+    row = await team_row(code)
+    authorize(principal, "roster.manage", row["path"], hide=not can(principal, "teams.view", row["path"]))
+    async with write_transaction():
+        await Team.update({Team.self_sufficiency_hours: data.self_sufficiency_hours,
+                           Team.party_organisation: data.party_organisation.value}).where(Team.id == row["id"])
+        await accounts.record_audit(principal, "teams.team.declare", "team", code, row["path"], data.model_dump(mode="json"))
+    return await get_team(None, code)
+
+
+async def grades_past_validity(on: date) -> list[dict[str, Any]]:
+    """Grades in force whose validity ended before ``on`` (team id, code, path, category, level, valid_until)."""
+    return await Grade.select(Grade.team, Grade.team.code.as_alias("team_code"), Grade.team.path.as_alias("path"),
+                              Grade.category.code.as_alias("category"), Grade.level, Grade.valid_until).where(
+        (Grade.status == GradeStatus.active.value) & Grade.valid_until.is_not_null() & (Grade.valid_until < on))

@@ -30,6 +30,19 @@ class RegistrationKind(str, Enum):
     red_cross_filing = "red_cross_filing"  # 红十字会发文备案
 
 
+class PartyOrganisation(str, Enum):
+    none = ""
+    branch = "branch"  # 党支部
+    joint_branch = "joint_branch"  # 联合党支部
+    working_group = "working_group"  # 党的工作小组
+
+
+class GradeStatus(str, Enum):
+    active = "active"
+    suspended = "suspended"  # by the supervising branch, with a reason; reinstated or cancelled later
+    expired = "expired"  # past its validity without a new assessment
+
+
 class FilingStatus(str, Enum):
     pending = "pending"
     approved = "approved"
@@ -67,6 +80,9 @@ class Team(Table, tablename="teams_team"):
     hub = ForeignKey(Hub, null=True, default=None, on_delete=OnDelete.set_null)  # set on a backbone team
     contact_phone = Varchar(length=20, default="")
     created_at = Timestamptz()
+    # Declared for grading: hours the team can work without resupply, and its party organisation (党组织).
+    self_sufficiency_hours = SmallInt(null=True, default=None)
+    party_organisation = Varchar(length=16, choices=PartyOrganisation, default=PartyOrganisation.none)
 
 
 class Specialty(Table, tablename="teams_specialty"):
@@ -84,6 +100,7 @@ class Grade(Table, tablename="teams_grade"):
     level = SmallInt()
     assessed_on = Date()
     valid_until = Date(null=True, default=None)
+    status = Varchar(length=12, choices=GradeStatus, default=GradeStatus.active)
 
 
 class StatusChange(Table, tablename="teams_status_change"):

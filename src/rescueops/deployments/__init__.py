@@ -1,0 +1,1 @@
+"""Deployments: incidents, the teams dispatched to them, their members, equipment and log, hours on close."""
