@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Test processes per engine run (pytest-xdist); each has its own database, broker vhost and browser.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install bench clean
 
@@ -11,8 +13,8 @@ run: install
 
 test: install
 	bash tests/e2e/install-browser.sh
-	$(BIN)/pytest --engine=sqlite
-	$(BIN)/pytest --engine=postgres -m "not e2e"
+	$(BIN)/pytest --engine=sqlite -n $(TEST_WORKERS)
+	$(BIN)/pytest --engine=postgres -m "not e2e" -n $(TEST_WORKERS)
 
 install: $(STAMP)
 
