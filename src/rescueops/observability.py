@@ -59,6 +59,8 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     # Our request log replaces uvicorn's access log (it carries the request id and the user).
     logging.getLogger("uvicorn.access").disabled = True
+    # APScheduler tells of every run at INFO (the inject job runs each minute); our jobs record their own runs.
+    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
 
 
 # Mainland ID numbers (18 characters) and mobile numbers, wherever they appear in text.
