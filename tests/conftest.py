@@ -106,30 +106,61 @@ async def migrated():
     await engine.release(db)
 
 
-async def _empty_all_tables() -> None:
+def _tables_parents_first() -> list:
     from piccolo.conf.apps import Finder
     from piccolo.table import sort_table_classes
 
+    return sort_table_classes(Finder().get_table_classes())
+
+
+async def _empty_all_tables() -> None:
+    from rescueops.db.engine import write_transaction
     from rescueops.orgs.tables import OrgUnit
 
-    tables = Finder().get_table_classes()
-    # Children before parents, so foreign keys never block a delete; org units reference each
-    # other (ON DELETE RESTRICT is checked row by row), so the deepest go first.
-    for table in reversed(sort_table_classes(tables)):
-        if table is OrgUnit:
-            for depth in range(8, -1, -1):
-                await OrgUnit.delete().where(OrgUnit.depth >= depth)
-        else:
-            await table.delete(force=True)
+    # One transaction: on SQLite that is one commit (one fsync) instead of one per table.
+    async with write_transaction():
+        # Children before parents, so foreign keys never block a delete; org units reference each
+        # other (ON DELETE RESTRICT is checked row by row), so the deepest go first.
+        for table in reversed(_tables_parents_first()):
+            if table is OrgUnit:
+                for depth in range(8, -1, -1):
+                    await OrgUnit.delete().where(OrgUnit.depth >= depth)
+            else:
+                await table.delete(force=True)
+
+
+# The rows the reference load leaves, taken once per process: loading the reference file row by
+# row (with its look-ups) costs far more than writing its result back, and every test needs it.
+_reference_rows: list[tuple[type, list[dict]]] | None = None
+
+
+async def _load_reference() -> None:
+    global _reference_rows
+    from rescueops import reference
+    from rescueops.db.engine import write_transaction
+    from rescueops.orgs.tables import OrgUnit
+
+    if _reference_rows is None:
+        await reference.load_all()
+        _reference_rows = []
+        for table in _tables_parents_first():
+            query = table.select()
+            if table is OrgUnit:
+                query = query.order_by(OrgUnit.depth)  # parents before their children
+            rows = await query
+            if rows:
+                _reference_rows.append((table, rows))
+        return
+    async with write_transaction():
+        for table, rows in _reference_rows:
+            await table.insert(*[table(_ignore_missing=True, **row) for row in rows])
 
 
 @pytest.fixture
 async def db(migrated):
     """A database holding the reference data and nothing else."""
-    from rescueops import reference
-
     await _empty_all_tables()
-    await reference.load_all()
+    await _load_reference()
     yield
 
 
@@ -243,9 +274,11 @@ async def amqp_url(rabbitmq_vhost, db) -> str:
 
 
 class WorkerProcess:
-    """``rescueops worker …`` in a subprocess on the test database; its output is collected by a thread."""
+    """``rescueops worker …`` in a subprocess on the test database; its output is collected by a thread.
 
-    def __init__(self, args: tuple[str, ...], env: dict[str, str]):
+    ``handlers`` are modules imported before the command runs, registering test handlers (tests.events.probe)."""
+
+    def __init__(self, args: tuple[str, ...], env: dict[str, str], handlers: tuple[str, ...] = ()):
         import queue
         import subprocess
         import sys
@@ -253,7 +286,8 @@ class WorkerProcess:
 
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
-        self.process = subprocess.Popen([sys.executable, "-m", "rescueops", "worker", *args], env=env, text=True,
+        command = ["-c", f"import {', '.join(handlers)}; from rescueops.cli import main; main()"] if handlers else ["-m", "rescueops"]
+        self.process = subprocess.Popen([sys.executable, *command, "worker", *args], env=env, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -315,15 +349,16 @@ class WorkerProcess:
 @pytest.fixture
 def start_worker(db):
     """Start ``rescueops worker ARGS`` (e.g. ``"--region", "east"``) on the test database; ``amqp_url`` None
-    for the in-process bus. Returns once it says it is ready; any still running are killed at the end."""
+    for the in-process bus; ``handlers``: test handler modules to load too. Returns once it says it is ready;
+    any still running are killed at the end."""
     started: list[WorkerProcess] = []
 
-    def start(*args: str, amqp_url: str | None = None) -> WorkerProcess:
+    def start(*args: str, amqp_url: str | None = None, handlers: tuple[str, ...] = ()) -> WorkerProcess:
         env = {**os.environ, "RESCUEOPS_LOG_LEVEL": "WARNING", "PYTHONFAULTHANDLER": "1"}
         env.pop("RESCUEOPS_AMQP_URL", None)
         if amqp_url:
             env["RESCUEOPS_AMQP_URL"] = amqp_url
-        worker = WorkerProcess(args, env)
+        worker = WorkerProcess(args, env, handlers)
         started.append(worker)
         worker.wait_ready()
         return worker

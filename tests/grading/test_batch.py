@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from piccolo.engine.finder import engine_finder
 
-from rescueops import reference
 from rescueops.calendar import CHINA
 from rescueops.drills.tables import Drill, DrillTeam, DrillUnit, ScenarioVersion
 from rescueops.equipment.tables import EquipmentType, Inspection, Item, KitTemplate, Stock
@@ -19,7 +18,7 @@ from rescueops.grading.tables import Readiness
 from rescueops.members.tables import Certificate, CertificateType, InsurancePolicy, Membership, Person
 from rescueops.orgs.tables import OrgUnit
 from rescueops.teams.tables import Category, Specialty, Team
-from tests.conftest import _empty_all_tables
+from tests.conftest import _empty_all_tables, _load_reference
 
 TEAMS = 500
 TODAY = datetime.now(CHINA).date()
@@ -144,7 +143,7 @@ async def generate(rng: random.Random) -> list[str]:
 @pytest.fixture(scope="module")
 async def region(migrated):
     await _empty_all_tables()
-    await reference.load_all()
+    await _load_reference()
     async with engine_finder().transaction():  # one commit for the whole region
         return await generate(random.Random(2026))
 

@@ -10,13 +10,12 @@ from datetime import timedelta
 
 import pytest
 
-from rescueops import reference
 from rescueops.grading import evaluation as ev
 from rescueops.grading import service
 from rescueops.grading.rubric import Criterion, parse_rubric
 from rescueops.teams import service as teams
 from rescueops.teams.tables import Team
-from tests.conftest import _empty_all_tables
+from tests.conftest import _empty_all_tables, _load_reference
 from tests.factories import make_team
 from tests.grading.builders import TODAY, admin_principal, water_team
 
@@ -24,7 +23,7 @@ from tests.grading.builders import TODAY, admin_principal, water_team
 @pytest.fixture(scope="module")
 async def water(migrated):
     await _empty_all_tables()
-    await reference.load_all()
+    await _load_reference()
     admin = await admin_principal()
     return await water_team(admin)
 
