@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -47,9 +47,10 @@ from rescueops.orgs.routes import OrgController
 from rescueops.settings import Settings, get_settings
 from rescueops.teams.pages import TeamPages
 from rescueops.teams.routes import FilingController, TeamController
+from rescueops.uploads import BODY_MAX_BYTES
 from rescueops.web import i18n
-from rescueops.web.errors import EXCEPTION_HANDLERS
-from rescueops.web.middleware import RequestLogMiddleware
+from rescueops.web.errors import EXCEPTION_HANDLERS, DocumentedErrors
+from rescueops.web.middleware import RequestLogMiddleware, check_json_body
 from rescueops.web.pages import set_request_locale
 
 WEB = resources.files("rescueops.web")
@@ -66,6 +67,11 @@ def _jinja() -> Environment:
     env.globals["can_anywhere"] = can_anywhere
     env.filters["china_time"] = china_time
     return env
+
+
+async def _before_request(request: Request) -> None:
+    await set_request_locale(request)
+    await check_json_body(request)
 
 
 def _lifespan(check_migrations: bool, in_process_bus: bool):
@@ -141,8 +147,10 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},
         middleware=[RequestLogMiddleware(), AuthMiddleware()],
-        before_request=set_request_locale,
+        before_request=_before_request,
+        request_max_body_size=BODY_MAX_BYTES,  # uploads raise it on their own routes (rescueops.uploads)
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[DocumentedErrors()],
         csrf_config=CSRFConfig(
             secret=settings.resolved_secret_key(),
             cookie_name="rescueops_csrf",

@@ -27,11 +27,15 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _run(work: Awaitable[Any]) -> Any:
-    """Run a coroutine with the database prepared; turn known errors into a message and exit 2."""
+def _run(work: Awaitable[Any], *, prepare: bool = True) -> Any:
+    """Run a coroutine with the database prepared (unless ``prepare`` is false: it uses no Piccolo engine); turn known
+    errors into a message and exit 2."""
     from rescueops.db import engine
+    from rescueops.db.backup import BackupError
 
     async def wrapped() -> Any:
+        if not prepare:
+            return await work
         db = engine.database()
         await engine.prepare(db)
         try:
@@ -41,6 +45,8 @@ def _run(work: Awaitable[Any]) -> Any:
 
     try:
         return asyncio.run(wrapped())
+    except BackupError as error:
+        _fail(str(error))
     except DomainError as error:
         _fail(error.message)
     except ValidationError as error:
@@ -84,7 +90,7 @@ def cli() -> None:
 
 @cli.group()
 def db() -> None:
-    """Database migrations."""
+    """Database: migrations, consistency check, backup and restore."""
 
 
 @db.command("upgrade")
@@ -107,6 +113,44 @@ def db_status() -> None:
         click.echo("pending: " + ", ".join(pending))
         sys.exit(1)
     click.echo("database is up to date")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Check the data's rules (foreign keys, paths, stock ledgers, check-outs, leadership, events); exit 1 naming the broken ones."""
+    from rescueops.db import consistency
+
+    findings = _run(consistency.check())
+    for finding in findings:
+        if finding.problems:
+            click.echo(f"PROBLEM  {finding.rule}: {finding.problems}" + (f" ({finding.detail})" if finding.detail else ""))
+        else:
+            click.echo(f"ok       {finding.rule}")
+    failing = [f.rule for f in findings if f.problems]
+    if failing:
+        click.echo(f"{len(findings)} checks, {len(failing)} failing: {'; '.join(failing)}", err=True)
+        sys.exit(1)
+    click.echo(f"{len(findings)} checks, all ok")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(file: Path) -> None:
+    """Back up the configured database to FILE, a new file (PostgreSQL: pg_dump custom format; SQLite: VACUUM INTO).
+    Safe while the system runs."""
+    from rescueops.db import backup
+
+    click.echo(_run(backup.backup(get_settings().resolved_database_url, file), prepare=False))
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def db_restore(file: Path) -> None:
+    """Restore FILE (made by `db backup`) into the configured database, which must be empty; then run `db upgrade` and `db check`."""
+    from rescueops.db import backup
+
+    click.echo(_run(backup.restore(get_settings().resolved_database_url, file), prepare=False))
+    click.echo("next: rescueops db upgrade (a no-op if the backup was current), then rescueops db check")
 
 
 # --- drills --------------------------------------------------------------------------------

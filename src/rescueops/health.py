@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.openapi import ResponseSpec
 from piccolo.querystring import QueryString
+from pydantic import BaseModel
 
 from rescueops.db.engine import database
 from rescueops.db.migrations import pending_migrations
@@ -34,8 +36,15 @@ async def _check_broker(url: str) -> str:
     return "ok"
 
 
-@get("/health/ready", tags=["health"], summary="Database (and broker, when configured) reachable and migrated")
-async def ready() -> Response:
+class Readiness(BaseModel):
+    status: str  # "ok" or "unavailable"
+    checks: dict[str, str]  # per dependency: "ok", or what is wrong
+
+
+@get("/health/ready", tags=["health"], summary="Database (and broker, when configured) reachable and migrated",
+     responses={503: ResponseSpec(Readiness, description="Not ready: the checks say which dependency failed",
+                                  generate_examples=False)})
+async def ready() -> Response[Readiness]:
     checks: dict[str, str] = {}
     try:
         checks["database"] = await _check_database()
@@ -48,4 +57,4 @@ async def ready() -> Response:
         except Exception as error:  # noqa: BLE001
             checks["broker"] = f"error: {type(error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return Response({"status": "ok" if healthy else "unavailable", "checks": checks}, status_code=200 if healthy else 503)
+    return Response(Readiness(status="ok" if healthy else "unavailable", checks=checks), status_code=200 if healthy else 503)

@@ -130,6 +130,23 @@ async def test_timing_objectives_are_scored_from_the_logged_events(client, make_
     assert (await drills.timing_results(row["id"], scenario))[timed.id].startswith("未达到")
 
 
+async def test_expiry_reminders_in_batches_reach_everyone(client, make_user, monkeypatch) -> None:
+    """The country's members go to the database in batches (its parameter limit): batches of one person change nothing."""
+    from datetime import date
+
+    from rescueops.members import service as members
+
+    team, captain, _ = await _team_with_logins(client, make_user, 3)
+    issued = (date.today() - timedelta(days=3 * 365 - 30)).isoformat()  # three-year certificates ending in about a month
+    for n, person in enumerate(team["people"]):
+        added = await client.post(f"/api/v1/members/{person}/certificates", json={
+            "type_code": "rc_first_aider", "number": f"NM-2024-000{n}", "issued_on": issued}, headers=bearer(captain))
+        assert added.status_code == 201, added.text
+    monkeypatch.setattr(members, "REMINDER_BATCH", 1)
+    assert await members.remind_expiring() == "6 reminders sent"  # each member, and the captain about each of them
+    assert await members.remind_expiring() == "0 reminders sent"
+
+
 async def test_expiry_maintenance_and_reassessment_reminders_arrive_once(client, make_user) -> None:
     from datetime import date
 

@@ -201,10 +201,9 @@ async def test_the_app_starts_with_a_broken_file_in_the_library(db, make_user, t
     import shutil
     import subprocess
     import sys
-    import time
     import urllib.request
 
-    from tests.e2e.conftest import _free_port
+    from tests.live_server import serving
 
     for path in SHIPPED.glob("*.yaml"):
         shutil.copy(path, tmp_path / path.name)
@@ -217,26 +216,9 @@ async def test_the_app_starts_with_a_broken_file_in_the_library(db, make_user, t
     seeded = subprocess.run([sys.executable, "-m", "rescueops", "seed", "reference"], env=env, capture_output=True, text=True, timeout=120)
     assert seeded.returncode == 0, seeded.stderr
     assert "scenario file half_written.yaml: skipped" in seeded.stdout + seeded.stderr
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "rescueops", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1) as ready:
-                    assert ready.status == 200
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/drills/scenarios",
-                                         headers={"Cookie": f"rescueops_session={session}"})
+    with serving(env) as server:
+        request = urllib.request.Request(f"{server.url}/drills/scenarios", headers={"Cookie": f"rescueops_session={session}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             text = response.read().decode()
-        assert 'data-file="half_written.yaml"' in text and "title_en: Field required" in text
-        assert 'data-scenario="water_rescue_monthly_training"' in text
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    assert 'data-file="half_written.yaml"' in text and "title_en: Field required" in text
+    assert 'data-scenario="water_rescue_monthly_training"' in text

@@ -247,6 +247,14 @@ async def test_a_drill_held_counts_towards_the_training_plan(client, make_user) 
         assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "1", "0"]
 
 
+async def test_training_progress_of_a_year_out_of_range_is_refused(client, make_user) -> None:
+    _, admin = await make_user("admin")
+    for year in (0, 1999, 2101, 9999):  # outside the range a training plan may have; 0 and 9999 broke the date arithmetic
+        response = await client.get("/api/v1/drills/training-progress", params={"year": year}, headers=bearer(admin))
+        assert response.status_code == 422 and response.json()["details"][0]["field"] == "year", response.text
+    assert (await client.get("/api/v1/drills/training-progress", params={"year": 2100}, headers=bearer(admin))).status_code == 200
+
+
 async def test_a_past_drill_keeps_its_scenario_version_and_new_plans_get_the_new_one(client, make_user, tmp_path: Path) -> None:
     await make_team()
     _, captain = await make_user("captain", team="CF-WNT-01")

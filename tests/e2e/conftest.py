@@ -5,30 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.factories import person
+from tests.live_server import run_cli, serving
 
 PASSWORD = "e2e password 2026"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "rescueops", *args], env=env, input=stdin, text=True, check=True,
-                   capture_output=True, timeout=120)
 
 
 def _api(base: str, method: str, path: str, body: dict, token: str | None = None) -> dict:
@@ -61,34 +47,19 @@ def server():
         "RESCUEOPS_VAR_DIR": str(work / "var"),
         "RESCUEOPS_LOG_LEVEL": "WARNING",
     }
-    _run(env, "db", "upgrade")
-    _run(env, "seed", "reference")
-    _run(env, "users", "create", "chifeng", "--name", "赤峰市红十字会 张监管", "--unit", "150400", "--password-stdin", stdin=PASSWORD + "\n")
-    _run(env, "users", "grant", "chifeng", "league_supervisor", "--unit", "150400")
-    _run(env, "users", "create", "e2e-admin", "--name", "管理员", "--unit", "150000", "--password-stdin", stdin=PASSWORD + "\n")
-    _run(env, "users", "grant", "e2e-admin", "admin", "--unit", "150000")
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "rescueops", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/health/ready", timeout=1)
-            break
-        except OSError as error:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("server did not start: " + process.stderr.read().decode()[-2000:]) from error
-            time.sleep(0.2)
-    _setup_team(base)
-    _run(env, "users", "create", "bater", "--name", "巴特尔", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
-    _run(env, "users", "grant", "bater", "captain", "--team", "CF-E2E-01")
-    _run(env, "users", "create", "cangku", "--name", "刘保管", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
-    _run(env, "users", "grant", "cangku", "logistics", "--unit", "150426")
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    run_cli(env, "db", "upgrade")
+    run_cli(env, "seed", "reference")
+    run_cli(env, "users", "create", "chifeng", "--name", "赤峰市红十字会 张监管", "--unit", "150400", "--password-stdin", stdin=PASSWORD + "\n")
+    run_cli(env, "users", "grant", "chifeng", "league_supervisor", "--unit", "150400")
+    run_cli(env, "users", "create", "e2e-admin", "--name", "管理员", "--unit", "150000", "--password-stdin", stdin=PASSWORD + "\n")
+    run_cli(env, "users", "grant", "e2e-admin", "admin", "--unit", "150000")
+    with serving(env) as live:
+        _setup_team(live.url)
+        run_cli(env, "users", "create", "bater", "--name", "巴特尔", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
+        run_cli(env, "users", "grant", "bater", "captain", "--team", "CF-E2E-01")
+        run_cli(env, "users", "create", "cangku", "--name", "刘保管", "--unit", "150426", "--password-stdin", stdin=PASSWORD + "\n")
+        run_cli(env, "users", "grant", "cangku", "logistics", "--unit", "150426")
+        yield live.url
     shutil.rmtree(work, ignore_errors=True)
 
 

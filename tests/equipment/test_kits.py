@@ -179,3 +179,34 @@ async def test_register_and_pack_a_kit_on_the_pages(client, make_user) -> None:
     assert out.headers["location"] == "/equipment/items/CF-WNT-KIT-PH1"
     assert "不齐备" in (await client.get("/equipment/items/CF-WNT-KIT-PH1")).text
     assert "CF-WNT-KIT-PH1" in (await client.get("/equipment/items/SP-1")).text  # an item shows the kit it is in
+
+
+async def test_a_teams_kits_take_the_same_queries_however_many(client, make_user) -> None:
+    """The team page lists every kit with its readiness: one batch of queries, not a kit's worth per kit."""
+    from rescueops.accounts import service as accounts
+    from rescueops.equipment import service
+    from rescueops.equipment.schemas import OwnerIn
+    from tests.grading.test_batch import counting
+
+    await make_team()
+    user_id, logistics = await make_user("logistics", unit="150426")
+    principal = await accounts.load_principal(user_id)
+
+    async def add_kit(tag: str) -> None:
+        response = await client.post("/api/v1/equipment/kits", json={"team_code": "CF-WNT-01", "asset_tag": tag,
+                                                                     "template_code": "first_aid_kit"}, headers=bearer(logistics))
+        assert response.status_code == 201, response.text
+        await register(client, logistics, f"{tag}-AED", "aed")
+        await client.post(f"/api/v1/equipment/kits/{tag}/pack", json={"asset_tags": [f"{tag}-AED"]}, headers=bearer(logistics))
+
+    await add_kit("KIT-1")
+    async with counting() as one:
+        kits = await service.kits_of(principal, OwnerIn(team_code="CF-WNT-01"))
+    assert [k.asset_tag for k in kits] == ["KIT-1"]
+    for tag in ("KIT-2", "KIT-3", "KIT-4"):
+        await add_kit(tag)
+    async with counting() as four:
+        kits = await service.kits_of(principal, OwnerIn(team_code="CF-WNT-01"))
+    assert [k.asset_tag for k in kits] == ["KIT-1", "KIT-2", "KIT-3", "KIT-4"]
+    assert all(k.contents == [f"{k.asset_tag}-AED"] for k in kits)
+    assert four.count == one.count

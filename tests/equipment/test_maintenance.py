@@ -175,3 +175,23 @@ async def test_due_lists_of_one_depot_and_one_team(client, make_user) -> None:
     assert "CF-BOAT-1" in by_league.text and "HS-BOAT-1" not in by_league.text
     unknown = await client.get("/equipment/due?team=NOPE")
     assert unknown.status_code == 404 and 'id="page-error"' in unknown.text
+
+
+async def test_an_item_out_on_a_check_out_is_not_scrapped(client, make_user) -> None:
+    team = await make_team(members=1)
+    _, logistics = await make_user("logistics", unit="150426")
+    _, officer = await make_user("county_officer", unit="150426")
+    await boat(client, logistics)
+    check_out = {"kind": "member", "person_id": team["people"][0]}
+    await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/check-out", json=check_out, headers=bearer(logistics))
+    refused = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/scrap", json={"reason": "船体老化"}, headers=bearer(logistics))
+    assert refused.status_code == 409 and refused.json()["code"] == "item_checked_out" and await ScrapRequest.count() == 0
+    await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/check-in", json={}, headers=bearer(logistics))
+    asked = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/scrap", json={"reason": "船体老化"}, headers=bearer(logistics))
+    # Checked out again while the request waits: the approval is refused and changes nothing.
+    await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/check-out", json=check_out, headers=bearer(logistics))
+    decided = await client.post(f"/api/v1/equipment/scrap-requests/{asked.json()['id']}/decision", json={"approve": True, "reason": "同意报废"},
+                                headers=bearer(officer))
+    assert decided.status_code == 409 and decided.json()["code"] == "item_checked_out"
+    assert (await Item.select(Item.status).first())["status"] == "checked_out"
+    assert (await ScrapRequest.select(ScrapRequest.status).first())["status"] == "pending"

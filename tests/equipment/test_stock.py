@@ -230,3 +230,25 @@ async def test_register_items_and_move_stock_through_the_inventory_page(client, 
     assert (await Movement.select(Movement.kind, Movement.quantity).order_by(Movement.id, ascending=False).first()) == {"kind": "adjust",
                                                                                                                       "quantity": 1}
     assert await balance_matches_ledger()
+
+
+async def test_item_search_matches_the_type_name_and_counts_what_it_lists(client, make_user) -> None:
+    await make_team("CF-WNT-01", unit="150426")
+    _, logistics = await make_user("logistics", unit="150400")
+    for tag, type_code in (("CF-WNT-BOAT-001", "inflatable_boat"), ("CF-WNT-BOAT-002", "inflatable_boat"), ("CF-WNT-OM-001", "outboard_motor")):
+        created = await client.post("/api/v1/equipment/items", json={"team_code": "CF-WNT-01", "asset_tag": tag, "type_code": type_code},
+                                    headers=bearer(logistics))
+        assert created.status_code == 201, created.text
+    found = await client.get("/api/v1/equipment/items", params={"q": "冲锋舟", "limit": 1}, headers=bearer(logistics))
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] == 2 and [i["asset_tag"] for i in found.json()["items"]] == ["CF-WNT-BOAT-001"]
+    by_tag = (await client.get("/api/v1/equipment/items", params={"q": "om-0"}, headers=bearer(logistics))).json()
+    assert by_tag["total"] == 1 and by_tag["items"][0]["asset_tag"] == "CF-WNT-OM-001"
+
+
+async def test_stock_queries_name_exactly_one_owner(client, make_user) -> None:
+    _, admin = await make_user("admin")
+    for path in ("/api/v1/equipment/stock", "/api/v1/equipment/stock/ledger"):
+        for params in ({}, {"team": "", "depot": ""}, {"team": "CF-WNT-01", "depot": "150400-D1"}):
+            response = await client.get(path, params=params, headers=bearer(admin))
+            assert response.status_code == 422 and response.json()["details"][0]["field"] == "team", (path, params, response.text)

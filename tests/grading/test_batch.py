@@ -3,6 +3,7 @@ what evaluating each team alone gives; the number of queries does not grow with 
 
 from __future__ import annotations
 
+import gc
 import random
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
@@ -208,8 +209,38 @@ async def test_readiness_refresh_is_batched_too(region, batch) -> None:
     async with counting() as queries:
         outcome = await service.refresh_readiness()
     assert outcome.startswith(f"readiness of {len(region)} teams refreshed")
-    # the evaluation's reads, the deployed people and the regions, then one delete and the bulk inserts (400 rows each)
+    # the evaluation's reads, the deployed people and the regions, then one delete and the bulk inserts (400 rows each;
+    # on PostgreSQL one COPY, not a Piccolo query)
     assert queries.count <= count + 2 + 1 + len(everything) // 400 + 1, queries.count
     stored = {(r["team_code"], r["category"]): r["eligible_level"] for r in await Readiness.select(
         Readiness.team_code, Readiness.category, Readiness.eligible_level)}
     assert stored == {key: e.eligible_level for key, e in everything.items()}
+
+
+async def test_readiness_refreshed_in_chunks_is_the_same(region, monkeypatch) -> None:
+    """The refresh holds one chunk of teams at a time (its memory): the rows it stores do not depend on the chunk size."""
+    columns = [c for c in Readiness._meta.columns if c._meta.name not in ("id", "computed_at")]
+
+    async def stored() -> list[dict]:
+        return await Readiness.select(*columns).order_by(Readiness.team_code).order_by(Readiness.category)
+
+    await service.refresh_readiness(on=TODAY)
+    whole = await stored()
+    monkeypatch.setattr(service, "READINESS_CHUNK", 37)  # 500 teams: 14 chunks, the last one short
+    outcome = await service.refresh_readiness(on=TODAY)
+    assert outcome == f"readiness of {len(region)} teams refreshed ({len(whole)} rows)"
+    assert await stored() == whole and len(whole) >= TEAMS * 0.9
+
+
+async def test_the_batch_leaves_the_garbage_collector_as_it_found_it(region) -> None:
+    """The collector is paused while a batch runs (it builds no cycles), never left off after it."""
+    assert gc.isenabled()
+    assert await service.evaluate_teams(codes=region[:5])
+    await service.refresh_readiness(codes=region[:5])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        await service.evaluate_teams(codes=region[:5])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -116,3 +116,12 @@ async def test_events_refresh_the_readiness(water, make_principal) -> None:
     await make_team("WR-NEW", members=1, active=True)
     await bus.drain()
     assert await _row("WR-NEW", "search_rescue") is not None
+
+
+async def test_refreshes_at_once_leave_one_set_of_rows(water) -> None:
+    import asyncio
+
+    alone = await service.refresh_readiness()
+    rows = await Readiness.count()
+    assert await asyncio.gather(*(service.refresh_readiness() for _ in range(4))) == [alone] * 4
+    assert await Readiness.count() == rows and await Readiness.count().where(Readiness.team_code == "WR-01") == 3

@@ -17,8 +17,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from rescueops.accounts import service
 from rescueops.accounts.access import Principal, can_anywhere
 from rescueops.accounts.tables import TokenKind
+from rescueops.db.engine import database_unavailable
 from rescueops.errors import PermissionDenied, Unauthenticated
 from rescueops.observability import request_id_var
+from rescueops.web.errors import answer_database_unavailable
 
 SESSION_COOKIE = "rescueops_session"
 API_PREFIX = "/api/"
@@ -53,7 +55,20 @@ class AuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        principal: Principal | None = None
+        try:
+            principal = await self._principal(scope)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            await answer_database_unavailable(scope, receive, send, error)
+            return
+        if principal is not None:
+            principal = dataclasses.replace(principal, ip=client_ip(scope), request_id=request_id_var.get())
+        scope["user"] = principal
+        await next_app(scope, receive, send)
+
+    @staticmethod
+    async def _principal(scope: Scope) -> Principal | None:
         path = scope.get("path", "")
         if path.startswith(API_PREFIX):
             authorization = _header(scope, b"authorization") or ""
@@ -62,17 +77,19 @@ class AuthMiddleware(ASGIMiddleware):
                 principal = await service.principal_for_token(secret.strip(), TokenKind.api)
                 if principal is None:
                     scope["auth"] = "invalid"  # a token was sent but is unknown, expired or revoked
+                return principal
         elif not path.startswith("/static/"):
             secret = _cookie(scope, SESSION_COOKIE)
             if secret:
-                principal = await service.principal_for_token(secret, TokenKind.session)
-        if principal is not None:
-            principal = dataclasses.replace(principal, ip=client_ip(scope), request_id=request_id_var.get())
-        scope["user"] = principal
-        await next_app(scope, receive, send)
+                return await service.principal_for_token(secret, TokenKind.session)
+        return None
 
 
-def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# The guards are coroutines although they never wait: Litestar runs a plain function guard in its thread pool, a
+# thread hop (two, with requires) on every request.
+
+
+def _require_user(connection: ASGIConnection) -> None:
     if connection.user is None:
         if connection.scope.get("auth") == "invalid":
             raise Unauthenticated(
@@ -82,11 +99,15 @@ def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         raise Unauthenticated("Log in first: send 'Authorization: Bearer <token>' (POST /api/v1/auth/token).")
 
 
+async def signed_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require_user(connection)
+
+
 def requires(action: str):
     """Guard: the caller holds ``action`` somewhere; the service then checks the record's scope."""
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        signed_in(connection, handler)
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        _require_user(connection)
         if not can_anywhere(connection.user, action):
             raise PermissionDenied(f"Your roles do not allow '{action}'.")
 

@@ -21,13 +21,15 @@ from rescueops.accounts.schemas import (
     UserOut,
 )
 from rescueops.db.pagination import Page, PageParams
+from rescueops.web.errors import error_spec
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["accounts"]
 
-    @post("/token", summary="Log in: exchange a password for a bearer token")
+    @post("/token", summary="Log in: exchange a password for a bearer token", responses={
+        429: error_spec("Too many failed logins from this address, or the account is locked; see Retry-After")})
     async def login(self, request: Request, data: JSONBody[LoginIn]) -> TokenOut:
         secret, expires_at = await service.login_for_api(data.username, data.password, client_ip(request.scope))
         return TokenOut(access_token=secret, expires_at=expires_at)

@@ -30,6 +30,7 @@ from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
 from rescueops.db.search import contains
+from rescueops.db.statements import Statement
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyRequests, Unauthenticated
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import Hub, OrgUnit
@@ -108,15 +109,27 @@ async def revoke_token(token_id: int) -> None:
     await Token.update({Token.revoked_at: _now()}).where((Token.id == token_id) & Token.revoked_at.is_null())
 
 
+# The lookups of every authenticated request, built once (rescueops.db.statements).
+_TOKEN = Statement(lambda token_hash, kind: Token.select(
+    Token.id, Token.user, Token.expires_at, Token.last_used_at, Token.user.is_active.as_alias("active"),
+    Token.user.username.as_alias("username"), Token.user.display_name.as_alias("display_name"),
+    Token.user.kind.as_alias("kind"), Token.user.locale.as_alias("locale"),
+).where((Token.token_hash == token_hash) & (Token.kind == kind) & Token.revoked_at.is_null()).limit(1))
+_USER = Statement(lambda user_id: User.select(User.id, User.username, User.display_name, User.kind, User.locale).where(
+    (User.id == user_id) & (User.is_active == True)).limit(1))  # noqa: E712
+_ROLES = Statement(lambda user_id: RoleAssignment.select(
+    RoleAssignment.role,
+    RoleAssignment.unit.code.as_alias("unit_code"),
+    RoleAssignment.unit.path.as_alias("unit_path"),
+    RoleAssignment.hub.code.as_alias("hub_code"),
+    RoleAssignment.team.code.as_alias("team_code"),
+    RoleAssignment.team.path.as_alias("team_path"),
+).where(RoleAssignment.user == user_id))
+
+
 async def principal_for_token(secret: str, kind: TokenKind) -> Principal | None:
     """The principal a live token of this kind belongs to, or None (unknown, expired, revoked)."""
-    row = (
-        await Token.select(
-            Token.id, Token.user, Token.expires_at, Token.last_used_at, Token.user.is_active.as_alias("active")
-        )
-        .where((Token.token_hash == _token_hash(secret)) & (Token.kind == kind.value) & Token.revoked_at.is_null())
-        .first()
-    )
+    row = await _TOKEN.first(_token_hash(secret), kind.value)
     now = _now()
     if row is None or not row["active"]:
         return None
@@ -126,21 +139,17 @@ async def principal_for_token(secret: str, kind: TokenKind) -> Principal | None:
     last_used = _aware(row["last_used_at"])
     if last_used is None or now - last_used > _LAST_USED_RESOLUTION:
         await Token.update({Token.last_used_at: now}).where(Token.id == row["id"])
-    return await load_principal(row["user"], token_id=row["id"])
+    return await _principal({**row, "id": row["user"]}, token_id=row["id"])
 
 
 async def load_principal(user_id: int, *, token_id: int | None = None) -> Principal | None:
-    user = await User.select().where((User.id == user_id) & (User.is_active == True)).first()  # noqa: E712
-    if user is None:
-        return None
-    rows = await RoleAssignment.select(
-        RoleAssignment.role,
-        RoleAssignment.unit.code.as_alias("unit_code"),
-        RoleAssignment.unit.path.as_alias("unit_path"),
-        RoleAssignment.hub.code.as_alias("hub_code"),
-        RoleAssignment.team.code.as_alias("team_code"),
-        RoleAssignment.team.path.as_alias("team_path"),
-    ).where(RoleAssignment.user == user_id)
+    user = await _USER.first(user_id)
+    return await _principal(user, token_id=token_id) if user is not None else None
+
+
+async def _principal(user: dict[str, Any], *, token_id: int | None) -> Principal:
+    """The Principal of an active user row (id, username, display_name, kind, locale) with their role assignments."""
+    rows = await _ROLES.rows(user["id"])
     hub_paths = await orgs.hub_paths() if any(row["hub_code"] for row in rows) else {}
     grants = []
     for row in rows:

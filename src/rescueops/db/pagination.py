@@ -10,6 +10,7 @@ from pydantic import BaseModel
 T = TypeVar("T")
 
 MAX_LIMIT = 200
+MAX_OFFSET = 1_000_000_000  # past any table here; without a bound SQLite answers "datatype mismatch" beyond 2**63
 
 
 class PageParams(BaseModel):
@@ -30,7 +31,7 @@ class Page(BaseModel, Generic[T]):
 
 def provide_page(
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size, 1–{MAX_LIMIT}")] = 50,
-    offset: Annotated[int, QueryParameter(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
     """Litestar dependency ``page``: the limit/offset query parameters of every list endpoint."""
     return PageParams(limit=limit, offset=offset)

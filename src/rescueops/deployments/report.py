@@ -141,15 +141,16 @@ def _voided_note(report: DeploymentReport) -> list[str]:
 
 
 def markdown(report: DeploymentReport) -> str:
-    lines = [f"# {title(report)}：{report.incident.title}", "", f"**{report.deployment.team_name}**", "", "## 一、基本情况", ""]
-    lines += [f"- **{label}**：{value}" for label, value in _facts(report)]
+    lines = [f"# {title(report)}：{md.text(report.incident.title)}", "", f"**{md.text(report.deployment.team_name)}**", "",
+             "## 一、基本情况", ""]
+    lines += [md.item(f"**{label}**：{md.text(value)}") for label, value in _facts(report)]
     lines += ["", "## 二、行动经过", "", *md.table(*_course(report))]
     lines += ["", "## 三、现场记录", "", *md.table(*_log(report)), *(["", *_voided_note(report)] if _voided(report) else [])]
     lines += ["", "## 四、险情与资源需求", ""]
-    lines += [md.item(text) for text in _concerns(report)] or [NONE]
+    lines += [md.item(md.text(text)) for text in _concerns(report)] or [NONE]
     lines += ["", "## 五、出动队员与服务时长", "", *md.table(*_members(report))]
     lines += ["", "## 六、装备", "", *md.table(*_equipment(report))]
-    lines += ["", "## 七、总结", "", report.deployment.closing_note.strip() or NONE]
+    lines += ["", "## 七、总结", "", md.text(report.deployment.closing_note.strip()) or NONE]
     lines += ["", "---", "", _generated(report), ""]
     return "\n".join(lines)
 

@@ -144,7 +144,7 @@ class CloseIn(BaseModel):
 
     at: AwareDatetime | None = Field(default=None, description="When the team was back and stood down; empty: now")
     note: str = Field(default="", max_length=2000)
-    returns: list[ItemReturnIn] = Field(default_factory=list, description="How items came back (damaged, lost) where not ok")
+    returns: list[ItemReturnIn] = Field(default_factory=list, max_length=500, description="How items came back (damaged, lost) where not ok")
     return_rest: bool = Field(default=True, description="Every other item still out came back ok; false: they stay out, listed")
 
 

@@ -19,6 +19,7 @@ from rescueops.accounts.tables import Role
 from rescueops.calendar import china_time, in_china, quarter_hours
 from rescueops.db import write_transaction
 from rescueops.db.paths import within
+from rescueops.db.statements import Statement
 from rescueops.deployments.schemas import (
     COUNTED,
     INCIDENT_KIND_LABELS,
@@ -203,8 +204,11 @@ def _allowed(principal: Principal | None, action: str, row: dict[str, Any]) -> b
     return principal is None or can(principal, action, row["team_path"]) or can(principal, action, row["incident_path"])
 
 
+_DEPLOYMENT_BY_ID = Statement(lambda deployment_id: Deployment.select(*_DEPLOYMENT_COLUMNS).where(Deployment.id == deployment_id).limit(1))
+
+
 async def _deployment_row(principal: Principal | None, deployment_id: int, action: str = "deployments.view") -> dict[str, Any]:
-    row = await Deployment.select(*_DEPLOYMENT_COLUMNS).where(Deployment.id == deployment_id).first()
+    row = await _DEPLOYMENT_BY_ID.first(deployment_id)
     if row is None or not _allowed(principal, "deployments.view", row):
         raise NotFound(f"No deployment #{deployment_id}, or it is outside your scope.")
     if not _allowed(principal, action, row):

@@ -132,14 +132,14 @@ def _attendance(report: AfterActionReport) -> tuple[Row, list[Row]]:
 
 
 def markdown(report: AfterActionReport) -> str:
-    lines = [f"# {TITLE}：{report.drill.title}", "", "## 一、基本情况", ""]
-    lines += [f"- **{label}**：{value}" for label, value in _facts(report)]
+    lines = [f"# {TITLE}：{md.text(report.drill.title)}", "", "## 一、基本情况", ""]
+    lines += [md.item(f"**{label}**：{md.text(value)}") for label, value in _facts(report)]
     lines += ["", "## 二、演练情景", "", report.scenario_setting_zh.strip() or NONE]
     lines += ["", "## 三、评估结果", "", *md.table(*_results(report))]
     lines += ["", "## 四、优点与经验", ""]
-    lines += [md.item(text) for text in report.strengths] or [NONE]
+    lines += [md.item(md.text(text)) for text in report.strengths] or [NONE]
     lines += ["", "## 五、需改进的方面", ""]
-    lines += [md.item(f"**{title}**（{rating}）：{observations}") for title, rating, observations in _areas(report)] or [NONE]
+    lines += [md.item(f"**{md.text(title)}**（{rating}）：{md.text(observations)}") for title, rating, observations in _areas(report)] or [NONE]
     lines += ["", "## 六、改进计划", "", *md.table(*_plan(report))]
     lines += ["", "## 七、签到名单", "", *md.table(*_attendance(report))]
     lines += ["", "---", "", f"报告生成时间：{china_time(report.generated_at)}（北京时间）", ""]

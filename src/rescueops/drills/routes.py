@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from rescueops.accounts.auth import requires, signed_in
 from rescueops.drills import feed, report, service
@@ -153,7 +154,8 @@ class DrillController(Controller):
         return await service.set_training_plan(request.user, team_code, data)
 
     @get("/training-progress", summary="Per team: the year's target, drills held and still planned")
-    async def progress(self, request: Request, year: FromQuery[int], team: FromQuery[str | None] = None,
+    async def progress(self, request: Request, year: Annotated[int, QueryParameter(ge=2000, le=2100)],
+                       team: FromQuery[str | None] = None,
                        unit: FromQuery[str | None] = None, region: FromQuery[str | None] = None) -> list[TrainingProgressOut]:
         return await service.training_progress(request.user, year, team=team, under_code=unit, region=region)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -51,13 +51,13 @@ class DrillIn(BaseModel):
     place: str = Field(min_length=2, max_length=200)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    team_codes: list[str] = Field(default_factory=list, description="Invited teams; the organising team is always invited")
+    team_codes: list[str] = Field(default_factory=list, max_length=200, description="Invited teams; the organising team is always invited")
     unit_codes: list[str] = Field(default_factory=list, max_length=50, description=(
         "Organisation units taking part: leagues, banners and counties, depots, partner provinces of a cooperation zone"))
-    other_participants: list[str] = Field(default_factory=list, description="Other departments taking part, by name "
+    other_participants: list[str] = Field(default_factory=list, max_length=50, description="Other departments taking part, by name "
                                           "(e.g. a banner emergency management bureau)")
     expected_participants: int = Field(default=0, ge=0, le=100000)
-    equipment: list[EquipmentNeed] | None = Field(default=None, description="Empty: what the scenario asks for; "
+    equipment: Annotated[list[EquipmentNeed], Field(max_length=100)] | None = Field(default=None, description="Empty: what the scenario asks for; "
                                                   "each type must be in the equipment catalogue")
     recurrence: RecurrenceIn | None = None
 
@@ -192,9 +192,9 @@ class EvaluationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evaluators: list[str] = Field(min_length=1, max_length=20)
-    ratings: list[RatingIn] = Field(min_length=1)
-    strengths: list[str] = Field(default_factory=list)
-    improvements: list[ImprovementIn] = Field(default_factory=list)
+    ratings: list[RatingIn] = Field(min_length=1, max_length=100)
+    strengths: list[str] = Field(default_factory=list, max_length=100)
+    improvements: list[ImprovementIn] = Field(default_factory=list, max_length=100)
 
 
 class ObjectiveResult(BaseModel):

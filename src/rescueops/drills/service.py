@@ -9,11 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.calendar import CHINA, add_months, in_china, quarter_hours
 from rescueops.db import write_transaction
 from rescueops.db.paths import within
+from rescueops.db.statements import Statement
 from rescueops.drills import feed as feed_tokens
 from rescueops.drills import library
 from rescueops.drills.library import References, Scenario
@@ -238,9 +241,8 @@ async def _drill_outs(rows: list[dict[str, Any]]) -> list[DrillOut]:
     for row in await DrillUnit.select(DrillUnit.drill, *orgs.unit_ref_columns(DrillUnit.unit, "unit")).where(
             DrillUnit.drill.is_in(ids)).order_by(DrillUnit.id):
         units.setdefault(row["drill"], []).append(orgs.unit_ref(row, "unit"))
-    counts: dict[int, int] = {}
-    for row in await Attendance.select(Attendance.drill).where(Attendance.drill.is_in(ids)):
-        counts[row["drill"]] = counts.get(row["drill"], 0) + 1
+    counts = {row["drill"]: row["count"] for row in await Attendance.select(Attendance.drill, Count()).where(
+        Attendance.drill.is_in(ids)).group_by(Attendance.drill)}
     outs = []
     for row in rows:
         mobilisation = (row["assembled_at"] - row["called_at"]).total_seconds() / 60 if row["called_at"] and row["assembled_at"] else None
@@ -259,21 +261,26 @@ async def _drill_outs(rows: list[dict[str, Any]]) -> list[DrillOut]:
     return outs
 
 
+# A drill's own lookups, made by every request about it (check-ins above all).
+_DRILL_BY_ID = Statement(lambda drill_id: Drill.select(*_DRILL_COLUMNS).where(Drill.id == drill_id).limit(1))
+_INVITED = Statement(lambda drill_id: DrillTeam.select(DrillTeam.team, DrillTeam.team.path.as_alias("path")).where(DrillTeam.drill == drill_id))
+_UNITS = Statement(lambda drill_id: DrillUnit.select(DrillUnit.unit.path.as_alias("path")).where(DrillUnit.drill == drill_id))
+
+
 async def _invited_paths(drill_id: int) -> dict[int, str]:
     """Invited team id -> team path."""
-    return {r["team"]: r["path"] for r in await DrillTeam.select(DrillTeam.team, DrillTeam.team.path.as_alias("path")).where(
-        DrillTeam.drill == drill_id)}
+    return {r["team"]: r["path"] for r in await _INVITED.rows(drill_id)}
 
 
 async def _unit_paths(drill_id: int) -> list[str]:
     """Paths of the organisation units taking part."""
-    return [r["path"] for r in await DrillUnit.select(DrillUnit.unit.path.as_alias("path")).where(DrillUnit.drill == drill_id)]
+    return [r["path"] for r in await _UNITS.rows(drill_id)]
 
 
 async def _drill_row(principal: Principal, drill_id: int, action: str, *, organiser_only: bool = False) -> dict[str, Any]:
     """The drill, if the caller may see it and do ``action`` on it: as its organiser, or (unless ``organiser_only``)
     for a team it invited. Those over a unit taking part see it; running it stays with the organiser and the teams."""
-    row = await Drill.select(*_DRILL_COLUMNS).where(Drill.id == drill_id).first()
+    row = await _DRILL_BY_ID.first(drill_id)
     if row is None:
         raise NotFound(f"No drill #{drill_id}.")
     paths = [row["org_path"], *(await _invited_paths(drill_id)).values()]
@@ -291,14 +298,14 @@ async def get_drill(principal: Principal, drill_id: int) -> DrillOut:
     return (await _drill_outs([await _drill_row(principal, drill_id, "drills.view")]))[0]
 
 
-async def _touching(paths: list[str]) -> Any:
-    """Drills organised under one of the paths, or with an invited team or a unit taking part under one."""
+def _touching(paths: list[str]) -> Any:
+    """Drills organised under one of the paths, or with an invited team or a unit taking part under one. Sub-selects,
+    not id lists: a league's drills of every year would otherwise travel to Python and back as parameters."""
     condition = within(Drill.org_path, paths)
     if condition is None:  # the root: every drill
         return Drill.id.is_not_null()
-    joined = {r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, paths))}
-    joined |= {r["drill"] for r in await DrillUnit.select(DrillUnit.drill).where(within(DrillUnit.unit.path, paths))}
-    return condition | Drill.id.is_in(sorted(joined)) if joined else condition
+    return (condition | Drill.id.is_in(DrillTeam.select(DrillTeam.drill).where(within(DrillTeam.team.path, paths)))
+            | Drill.id.is_in(DrillUnit.select(DrillUnit.drill).where(within(DrillUnit.unit.path, paths))))
 
 
 async def region_paths(region: str) -> list[str]:
@@ -323,17 +330,17 @@ async def list_drills(principal: Principal, *, team: str | None = None, under_co
     scopes = scopes_for(principal, "drills.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing drills.")
-    query = Drill.select(*_DRILL_COLUMNS).order_by(Drill.starts_at).order_by(Drill.id).where(await _touching(scopes))
+    query = Drill.select(*_DRILL_COLUMNS).order_by(Drill.starts_at).order_by(Drill.id).where(_touching(scopes))
     if team:
         try:
             team_id = (await teams.team_row(team))["id"]
         except NotFound:
             return []  # as for a team out of scope: the answer does not tell which codes exist
-        query = query.where(Drill.id.is_in([r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)] or [-1]))
+        query = query.where(Drill.id.is_in(DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)))
     if under_code:
-        query = query.where(await _touching([(await orgs.get_unit(under_code)).path]))
+        query = query.where(_touching([(await orgs.get_unit(under_code)).path]))
     if region:
-        query = query.where(await _touching(await region_paths(region)))
+        query = query.where(_touching(await region_paths(region)))
     if start:
         query = query.where(Drill.ends_at >= start)
     if end:

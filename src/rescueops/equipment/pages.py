@@ -46,6 +46,7 @@ from rescueops.errors import DomainError, NotFound
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.orgs.tables import OrgKind
+from rescueops.uploads import SPREADSHEET_REQUEST_MAX_BYTES
 from rescueops.web.i18n import current_locale, pick
 from rescueops.web.i18n import gettext as _
 from rescueops.web.pages import page, problem, submit
@@ -507,7 +508,7 @@ class EquipmentPages(Controller):
             lambda: service.correct_movement(request.user, movement_id, CorrectionIn(quantity=data.quantity.strip(), note=data.note)),
             done=data.back(), again=lambda message, status: inventory_page(request, _filters_of(data), error=message, status_code=status))
 
-    @post("/equipment/import", status_code=200)
+    @post("/equipment/import", status_code=200, request_max_body_size=SPREADSHEET_REQUEST_MAX_BYTES)
     async def import_items(self, request: Request, data: MultipartBody[ImportForm], team: FromQuery[str | None] = None,
                            depot: FromQuery[str | None] = None) -> Template | Redirect:
         owner = OwnerIn(team_code=team or None, depot_code=None if team else depot)

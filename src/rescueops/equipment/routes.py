@@ -46,8 +46,18 @@ from rescueops.equipment.schemas import (
     TransferStepIn,
 )
 from rescueops.equipment.tables import ItemStatus, TransferStatus
+from rescueops.errors import field_error
 from rescueops.members.routes import XLSX, FileUpload, attachment
 from rescueops.members.schemas import ImportReport
+from rescueops.uploads import SPREADSHEET_REQUEST_MAX_BYTES
+from rescueops.web.openapi import file_operation
+
+
+def _owner(team: str | None, depot: str | None) -> OwnerIn:
+    """The owner the ``team`` or ``depot`` query parameter names: exactly one (an empty value is none), else a 422."""
+    if bool(team) == bool(depot):
+        raise field_error("team", "give exactly one owner: team or depot")
+    return OwnerIn(team_code=team or None, depot_code=depot or None)
 
 
 class EquipmentController(Controller):
@@ -82,17 +92,17 @@ class EquipmentController(Controller):
     async def register(self, request: Request, data: JSONBody[ItemIn]) -> ItemOut:
         return await service.register_item(request.user, data)
 
-    @get("/items/template.xlsx", summary="The equipment registration template (Chinese headers)")
+    @get("/items/template.xlsx", summary="The equipment registration template (Chinese headers)", media_type=XLSX)
     async def template(self) -> Response:
         return attachment(item_file.template(), "equipment-template.xlsx", XLSX)
 
     @post("/items/import", summary="Register items from a spreadsheet: check only, or commit (all rows or none)",
-          guards=[requires("equipment.manage")], status_code=200)
+          guards=[requires("equipment.manage")], status_code=200, request_max_body_size=SPREADSHEET_REQUEST_MAX_BYTES)
     async def import_items(
         self, request: Request, data: MultipartBody[FileUpload], team: FromQuery[str | None] = None,
         depot: FromQuery[str | None] = None, commit: FromQuery[bool] = False,
     ) -> ImportReport:
-        return await service.import_items(request.user, OwnerIn(team_code=team, depot_code=depot), data.file.filename or "items",
+        return await service.import_items(request.user, _owner(team, depot), data.file.filename or "items",
                                           await data.file.read(), commit=commit)
 
     @get("/items/{asset_tag:str}", summary="One item by its asset tag")
@@ -122,7 +132,7 @@ class EquipmentController(Controller):
     async def overdue(
         self, request: Request, under: FromQuery[str | None] = None, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None
     ) -> list[CheckoutOut]:
-        return await service.overdue(request.user, under, OwnerIn(team_code=team, depot_code=depot) if team or depot else None)
+        return await service.overdue(request.user, under, _owner(team, depot) if team or depot else None)
 
     @post("/items/{asset_tag:str}/inspections", summary="Record an inspection against the type's checklist",
           guards=[requires("equipment.manage")])
@@ -151,7 +161,7 @@ class EquipmentController(Controller):
     async def due(
         self, request: Request, under: FromQuery[str | None] = None, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None
     ) -> list[DueOut]:
-        owner = OwnerIn(team_code=team, depot_code=depot) if team or depot else None
+        owner = _owner(team, depot) if team or depot else None
         return await service.due_inspections(request.user, under_code=under, owner=owner)
 
     @post("/kits", summary="Register a kit (a container item with a packing template)", guards=[requires("equipment.manage")])
@@ -174,7 +184,8 @@ class EquipmentController(Controller):
     async def team_kits(self, request: Request, code: FromPath[str]) -> list[KitOut]:
         return await service.team_kits(request.user, code)
 
-    @post("/labels", summary="A4 sheet of QR labels (PDF or SVG) for the chosen items", status_code=200)
+    @post("/labels", summary="A4 sheet of QR labels (PDF or SVG) for the chosen items", status_code=200,
+          operation_class=file_operation("application/pdf", "image/svg+xml"))
     async def label_sheet(self, request: Request, data: JSONBody[LabelsIn]) -> Response:
         chosen = await service.labels_for(request.user, data.asset_tags)
         if data.format == "svg":
@@ -206,13 +217,13 @@ class EquipmentController(Controller):
 
     @get("/stock", summary="Stock balances of a team or a depot")
     async def balances(self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None) -> list[BalanceOut]:
-        return await service.balances(request.user, OwnerIn(team_code=team, depot_code=depot))
+        return await service.balances(request.user, _owner(team, depot))
 
     @get("/stock/ledger", summary="Stock movements of a team or a depot, newest first")
     async def ledger(
         self, request: Request, team: FromQuery[str | None] = None, depot: FromQuery[str | None] = None, type: FromQuery[str | None] = None
     ) -> list[MovementOut]:
-        return await service.ledger(request.user, OwnerIn(team_code=team, depot_code=depot), type)
+        return await service.ledger(request.user, _owner(team, depot), type)
 
     @post("/stock/movements", summary="Receive, issue, consume, write off or adjust stock (at one storage location)",
           guards=[requires("equipment.manage")])

@@ -314,7 +314,8 @@ class KitOut(BaseModel):
 class LabelsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    asset_tags: list[str] = Field(description="Items and kits to label, in print order (at most 500)")
+    # The schema only bounds what is read; labels.check_count refuses more than 500 with the reason.
+    asset_tags: list[str] = Field(max_length=10_000, description="Items and kits to label, in print order (at most 500)")
     format: str = Field(default="pdf", pattern="^(pdf|svg)$")
 
 
@@ -405,8 +406,8 @@ class TransferRequestIn(BaseModel):
 
     source: OwnerIn
     destination: OwnerIn
-    stock_lines: list[StockLine] = Field(default_factory=list)
-    asset_tags: list[str] = Field(default_factory=list)
+    stock_lines: list[StockLine] = Field(default_factory=list, max_length=200)
+    asset_tags: list[str] = Field(default_factory=list, max_length=500)
     reason: str = Field(min_length=2, max_length=1000)
 
     @model_validator(mode="after")

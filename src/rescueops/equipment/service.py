@@ -17,17 +17,20 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from piccolo.query.functions.aggregate import Max
 from pydantic import ValidationError
 
-from rescueops import spreadsheets
+from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
 from rescueops.calendar import add_months, in_china
 from rescueops.db import write_transaction
+from rescueops.db.engine import driver_rows
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
 from rescueops.db.search import contains
+from rescueops.db.statements import Statement
 from rescueops.equipment import item_file, labels
 from rescueops.equipment.schemas import (
     AedCheckIn,
@@ -235,7 +238,9 @@ def _owner_filter(table: type[Item] | type[Stock], owner: Owner) -> Any:
 
 
 async def _item_outs(rows: list[dict[str, Any]]) -> list[ItemOut]:
-    types = {t.code: t for t in await list_types()}
+    # Only the rows' types: the whole catalogue, JSON decoded, would cost more than the items (a scan is one item).
+    type_ids = list({row["type"] for row in rows})
+    types = {t["code"]: _type_out(t) for t in await EquipmentType.select().where(EquipmentType.id.is_in(type_ids))} if rows else {}
     today = date.today()
     return [
         ItemOut(
@@ -278,8 +283,11 @@ async def register_item(principal: Principal | None, data: ItemIn) -> ItemOut:
     return await get_item(None, data.asset_tag)
 
 
+_ITEM_BY_TAG = Statement(lambda asset_tag: Item.select(*_ITEM_COLUMNS).where(Item.asset_tag == asset_tag).limit(1))
+
+
 async def get_item(principal: Principal | None, asset_tag: str) -> ItemOut:
-    row = await Item.select(*_ITEM_COLUMNS).where(Item.asset_tag == asset_tag).first()
+    row = await _ITEM_BY_TAG.first(asset_tag)
     if row is None:
         raise NotFound(f"No item with asset tag {asset_tag}.")
     if principal is not None:
@@ -303,7 +311,7 @@ async def list_items(
         raise PermissionDenied("Your roles do not allow viewing equipment.")
     conditions = [within(Item.owner_path, scopes)]
     if team or depot:
-        owner = await _owner(OwnerIn(team_code=team, depot_code=depot if not team else None))
+        owner = await _owner(OwnerIn(team_code=team or None, depot_code=None if team else depot))
         if _may_view(principal, owner.path, owner.depot):
             conditions = []
         conditions.append(_owner_filter(Item, owner))
@@ -314,7 +322,9 @@ async def list_items(
     if status:
         conditions.append(Item.status == status.value)
     if q:
-        conditions.append(contains(Item.asset_tag, q) | contains(Item.serial_number, q) | contains(Item.type.name_zh, q))
+        # The type's name through a subquery: a raw condition on the joined column would not join in the count.
+        named = EquipmentType.select(EquipmentType.id).where(contains(EquipmentType.name_zh, q))
+        conditions.append(contains(Item.asset_tag, q) | contains(Item.serial_number, q) | Item.type.is_in(named))
     select = Item.select(*_ITEM_COLUMNS).order_by(Item.asset_tag).limit(page.limit).offset(page.offset)
     count = Item.count()
     for condition in filter(None, conditions):
@@ -334,6 +344,15 @@ async def _stock_id(type_id: int, owner: Owner, location: str = "") -> int:
                              quantity=0)).on_conflict(action="DO NOTHING")
     row = await Stock.select(Stock.id).where((Stock.type == type_id) & _owner_filter(Stock, owner) & (Stock.location == location)).first()
     return row["id"]
+
+
+async def _lock_balances(*stock_ids: int) -> None:
+    """Take the balance rows' write locks, in id order (a no-op update; call it first in the write transaction). On
+    PostgreSQL a transaction touching two balances then queues behind another touching the same two in either direction
+    instead of deadlocking, and one reading the ledger before it writes reads it after the writer before it committed.
+    SQLite's BEGIN IMMEDIATE already serialises writers."""
+    for stock_id in sorted(set(stock_ids)):
+        await Stock.update({Stock.quantity: Stock.quantity}).where(Stock.id == stock_id)
 
 
 async def _apply(stock_id: int, delta: int, kind: MovementKind, principal: Principal | None, reference: str, note: str,
@@ -389,6 +408,7 @@ async def transfer_stock(principal: Principal | None, data: TransferIn) -> list[
     async with write_transaction():
         source_id = await _stock_id(kind["id"], source, source_location)
         destination_id = await _stock_id(kind["id"], destination, destination_location)
+        await _lock_balances(source_id, destination_id)
         out_balance, _ = await _apply(source_id, -data.quantity, MovementKind.transfer_out, principal, data.reference, data.note, destination_id)
         in_balance, _ = await _apply(destination_id, data.quantity, MovementKind.transfer_in, principal, data.reference, data.note, source_id)
         await accounts.record_audit(principal, "equipment.stock.transfer", "stock", str(source_id), source.path,
@@ -410,7 +430,9 @@ async def correct_movement(principal: Principal, movement_id: int, data: Correct
         raise field_error("quantity", f"a {kind.value} is a positive number")
     meant = -data.quantity if kind in OUTGOING else data.quantity
     async with write_transaction():
-        # Against what the movement says with the corrections already made to it, so correcting twice to 30 moves nothing twice.
+        # Against what the movement says with the corrections already made to it, so correcting twice to 30 moves nothing twice
+        # (the balance's lock first: a correction committing meanwhile is then among the earlier ones).
+        await _lock_balances(row["stock"])
         earlier = sum(r["quantity"] for r in await Movement.select(Movement.quantity).where(Movement.corrects == movement_id))
         delta = meant - row["quantity"] - earlier
         if delta == 0:
@@ -633,6 +655,7 @@ async def overdue(principal: Principal, under_code: str | None = None, owner: Ow
 
 DUE_SOON_DAYS = 30
 _GONE = (ItemStatus.scrapped.value, ItemStatus.lost.value)
+_OUT = (ItemStatus.checked_out.value, ItemStatus.lent.value)  # an open check-out holds the item
 
 
 async def _live_item(principal: Principal, asset_tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -660,8 +683,9 @@ async def record_inspection(principal: Principal, asset_tag: str, data: Inspecti
             results=json.dumps([{"point": p, "passed": data.results[p]} for p in checklist], ensure_ascii=False),
             by_user=principal.user_id, at=_now(),
         )).returning(Inspection.id)
-        if not passed and item["status"] == ItemStatus.in_service.value:
-            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(Item.id == item["id"])
+        if not passed:  # an item in its store goes to maintenance; one checked out meanwhile stays out (its status is read again)
+            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(
+                (Item.id == item["id"]) & (Item.status == ItemStatus.in_service.value))
         await accounts.record_audit(principal, "equipment.item.inspect", "item", asset_tag, item["owner_path"],
                                     {**data.model_dump(mode="json"), "passed": passed})
     return InspectionOut(id=rows[0]["id"], asset_tag=asset_tag, inspected_on=data.inspected_on, passed=passed, next_due=next_due,
@@ -672,10 +696,13 @@ async def record_repair(principal: Principal, asset_tag: str, data: RepairIn) ->
     item, _ = await _live_item(principal, asset_tag)
     async with write_transaction():
         await Repair.insert(Repair(item=item["id"], by_user=principal.user_id, at=_now(), **data.model_dump()))
-        if data.finished_on and item["status"] == ItemStatus.in_maintenance.value:
-            await Item.update({Item.status: ItemStatus.in_service.value}).where(Item.id == item["id"])
-        elif not data.finished_on and item["status"] == ItemStatus.in_service.value:
-            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(Item.id == item["id"])
+        # Conditional on the status at the update, not the one read before: an item checked out meanwhile stays out.
+        if data.finished_on:
+            await Item.update({Item.status: ItemStatus.in_service.value}).where(
+                (Item.id == item["id"]) & (Item.status == ItemStatus.in_maintenance.value))
+        else:
+            await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(
+                (Item.id == item["id"]) & (Item.status == ItemStatus.in_service.value))
         await accounts.record_audit(principal, "equipment.item.repair", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
     return await get_item(None, asset_tag)
 
@@ -731,15 +758,13 @@ async def due_inspections(
 
 async def _due(conditions: list[Any], on: date, ahead: timedelta) -> list[tuple[DueOut, dict[str, Any]]]:
     """(due item, its row) for the items matching ``conditions`` whose inspection is due by ``on + ahead``."""
-    query = Item.select(*_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"), Item.type.inspection_months.as_alias("interval")).where(
-        Item.status.not_in(list(_GONE)) & Item.type.inspection_months.is_not_null()
-    )
-    for condition in filter(None, conditions):
-        query = query.where(condition)
-    items = await query
+    matching = [Item.status.not_in(list(_GONE)), Item.type.inspection_months.is_not_null(), *filter(None, conditions)]
+    items = await Item.select(*_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"),
+                              Item.type.inspection_months.as_alias("interval")).where(*matching)
     latest: dict[int, date] = {}
+    # A sub-select, not the items' ids: the country's 600,000 items would pass PostgreSQL's 32,767-parameter limit.
     for row in await Inspection.select(Inspection.item, Inspection.next_due).where(
-        Inspection.item.is_in([i["id"] for i in items] or [-1])
+        Inspection.item.is_in(Item.select(Item.id).where(*matching))
     ).order_by(Inspection.inspected_on):
         latest[row["item"]] = row["next_due"]
     due = []
@@ -777,6 +802,8 @@ async def remind_due_inspections(on: date | None = None) -> str:
 
 async def request_scrap(principal: Principal, asset_tag: str, data: ScrapIn) -> ScrapOut:
     item, _ = await _live_item(principal, asset_tag)
+    if item["status"] in _OUT:
+        raise Conflict(f"{asset_tag} is checked out; check it in before asking to scrap it.", code="item_checked_out")
     async with write_transaction():
         if await ScrapRequest.exists().where((ScrapRequest.item == item["id"]) & (ScrapRequest.status == ScrapStatus.pending.value)):
             raise Conflict(f"Scrapping {asset_tag} is already waiting for approval.", code="scrap_pending")
@@ -810,8 +837,10 @@ async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisio
             (ScrapRequest.id == request_id) & (ScrapRequest.status == ScrapStatus.pending.value)).returning(ScrapRequest.id)
         if not won:
             raise Conflict("This request was already decided.", code="already_decided")
-        if data.approve:
-            await Item.update({Item.status: ItemStatus.scrapped.value}).where(Item.id == row["item"])
+        # An item checked out since the request stays out of the scrap until it is back in.
+        if data.approve and not await Item.update({Item.status: ItemStatus.scrapped.value}).where(
+                (Item.id == row["item"]) & Item.status.not_in(list(_OUT))).returning(Item.id):
+            raise Conflict(f"{row['asset_tag']} is checked out; check it in before scrapping it.", code="item_checked_out")
         await accounts.record_audit(principal, f"equipment.item.scrap_{status.value}", "item", row["asset_tag"], row["owner_path"],
                                     {"reason": data.reason})
     return await _scrap_out(request_id)
@@ -896,34 +925,52 @@ async def pack(principal: Principal, asset_tag: str, data: PackIn, *, unpack: bo
 
 async def get_kit(principal: Principal, asset_tag: str, on: date | None = None) -> KitOut:
     """A kit and whether it is ready: every template line has enough packed items in service and not expired."""
-    on = on or date.today()
     kit = await _kit_row(principal, asset_tag, "equipment.view")
-    template = await KitTemplate.select().where(KitTemplate.id == kit["kit_template"]).first()
-    contents = await Item.select(Item.asset_tag, Item.status, Item.expires_on, Item.type.code.as_alias("type_code"),
-                                 Item.type.name_zh.as_alias("type_name_zh")).where(Item.container == kit["id"]).order_by(Item.asset_tag)
-    names = {t.code: t.name_zh for t in await list_types()}
-    lines = []
-    for line in _json(template["lines"]):
-        packed = [c for c in contents if c["type_code"] == line["type"]]
-        ready = [c for c in packed if c["status"] == ItemStatus.in_service.value and not (c["expires_on"] and c["expires_on"] < on)]
-        problems = [f"{c['asset_tag']}: {'expired' if c['expires_on'] and c['expires_on'] < on else c['status']}"
-                    for c in packed if c not in ready]
-        if len(packed) < line["quantity"]:
-            problems.append(f"{line['quantity'] - len(packed)} missing")
-        lines.append(KitLine(type_code=line["type"], type_name_zh=names.get(line["type"], line["type"]), needed=line["quantity"],
-                             ready=len(ready), problems=problems))
-    owner_row = await Item.select(*_owner_columns(Item)).where(Item.id == kit["id"]).first()
-    return KitOut(asset_tag=asset_tag, template_code=template["code"], name_zh=template["name_zh"], owner=_owner_out(owner_row),
-                  ready=all(line.ready >= line.needed for line in lines), lines=lines, contents=[c["asset_tag"] for c in contents])
+    return (await _kit_outs([kit["id"]], on or date.today()))[0]
+
+
+async def _kit_outs(kit_ids: list[int], on: date) -> list[KitOut]:
+    """The kits with their readiness, in the order given: a fixed number of queries however many kits there are."""
+    if not kit_ids:
+        return []
+    kits = {row["id"]: row for row in await Item.select(Item.id, Item.asset_tag, Item.kit_template, *_owner_columns(Item)).where(
+        Item.id.is_in(kit_ids))}
+    templates = {row["id"]: {**row, "lines": _json(row["lines"])} for row in await KitTemplate.select().where(
+        KitTemplate.id.is_in(list({kit["kit_template"] for kit in kits.values()})))}
+    contents: dict[int, list[dict[str, Any]]] = {}
+    for row in await Item.select(Item.container, Item.asset_tag, Item.status, Item.expires_on, Item.type.code.as_alias("type_code")).where(
+            Item.container.is_in(kit_ids)).order_by(Item.asset_tag):
+        contents.setdefault(row["container"], []).append(row)
+    needed_types = list({line["type"] for template in templates.values() for line in template["lines"]})
+    names = {row["code"]: row["name_zh"] for row in await EquipmentType.select(EquipmentType.code, EquipmentType.name_zh).where(
+        EquipmentType.code.is_in(needed_types or ["-"]))}
+    out = []
+    for kit_id in kit_ids:
+        kit, packed_items = kits[kit_id], contents.get(kit_id, [])
+        template = templates[kit["kit_template"]]
+        lines = []
+        for line in template["lines"]:
+            packed = [c for c in packed_items if c["type_code"] == line["type"]]
+            ready = [c for c in packed if c["status"] == ItemStatus.in_service.value and not (c["expires_on"] and c["expires_on"] < on)]
+            problems = [f"{c['asset_tag']}: {'expired' if c['expires_on'] and c['expires_on'] < on else c['status']}"
+                        for c in packed if c not in ready]
+            if len(packed) < line["quantity"]:
+                problems.append(f"{line['quantity'] - len(packed)} missing")
+            lines.append(KitLine(type_code=line["type"], type_name_zh=names.get(line["type"], line["type"]), needed=line["quantity"],
+                                 ready=len(ready), problems=problems))
+        out.append(KitOut(asset_tag=kit["asset_tag"], template_code=template["code"], name_zh=template["name_zh"], owner=_owner_out(kit),
+                          ready=all(line.ready >= line.needed for line in lines), lines=lines,
+                          contents=[c["asset_tag"] for c in packed_items]))
+    return out
 
 
 async def kits_of(principal: Principal, owner_in: OwnerIn) -> list[KitOut]:
     """A team's or depot's kits (not scrapped or lost) with their readiness."""
     owner = await _owner(owner_in)
     _authorize(principal, "equipment.view", owner.path, owner.depot)
-    rows = await Item.select(Item.asset_tag).where(_owner_filter(Item, owner) & Item.kit_template.is_not_null()
-                                                   & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
-    return [await get_kit(principal, row["asset_tag"]) for row in rows]
+    rows = await Item.select(Item.id).where(_owner_filter(Item, owner) & Item.kit_template.is_not_null()
+                                            & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
+    return await _kit_outs([row["id"] for row in rows], date.today())
 
 
 async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
@@ -1190,11 +1237,15 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
         reference = f"调拨申请 #{transfer_id}"
         tags = _json(row["asset_tags"])
         location = step.location.strip()
+        if step.action in ("dispatch", "receive"):
+            owner, sign, movement = ((source, -1, MovementKind.transfer_out) if step.action == "dispatch"
+                                     else (destination, 1, MovementKind.transfer_in))
+            lines = [(await _stock_id((await _type(line["type"], Tracking.stock))["id"], owner, location), line["quantity"])
+                     for line in _json(row["stock_lines"])]
+            await _lock_balances(*(stock_id for stock_id, _ in lines))  # in id order: two transfers never deadlock
+            for stock_id, quantity in lines:
+                await _apply(stock_id, sign * quantity, movement, principal, reference, step.note)
         if step.action == "dispatch":
-            for line in _json(row["stock_lines"]):
-                kind = await _type(line["type"], Tracking.stock)
-                await _apply(await _stock_id(kind["id"], source, location), -line["quantity"], MovementKind.transfer_out, principal, reference,
-                             step.note)
             if tags:
                 moved = await Item.update({Item.status: ItemStatus.in_transit.value}).where(
                     Item.asset_tag.is_in(tags) & (Item.status == ItemStatus.in_service.value)).returning(Item.asset_tag)
@@ -1202,10 +1253,6 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
                     raise Conflict(f"Not every item is in its store: {', '.join(sorted(set(tags) - {m['asset_tag'] for m in moved}))}.",
                                    code="item_unavailable")
         if step.action == "receive":
-            for line in _json(row["stock_lines"]):
-                kind = await _type(line["type"], Tracking.stock)
-                await _apply(await _stock_id(kind["id"], destination, location), line["quantity"], MovementKind.transfer_in, principal,
-                             reference, step.note)
             if tags:
                 moved = await Item.update({Item.status: ItemStatus.in_service.value, Item.team: destination.team, Item.depot: destination.depot,
                                            Item.owner_path: destination.path, Item.container: None,
@@ -1252,6 +1299,7 @@ async def import_items(principal: Principal, owner_in: OwnerIn, file_name: str, 
     is on another row of the file or already registered for the same owner. So one file registers a whole kit."""
     owner = await _owner(owner_in)
     _authorize(principal, "equipment.manage", owner.path, owner.depot)
+    file_name = uploads.display_name(file_name, "items")
     try:
         rows = item_file.read(file_name, content)
     except spreadsheets.SpreadsheetError as error:
@@ -1367,6 +1415,11 @@ async def owner_path(owner: OwnerOut) -> str:
 # --- read for grading (分级测评) ----------------------------------------------------------------------
 
 
+# The record fields grading asks of an item, missing or not: (no serial number, no acquisition date) -> labels.
+_MISSING = {(serial, acquired): tuple(label for label, gone in (("序列号 serial number", serial), ("购置日期 acquired on", acquired)) if gone)
+            for serial in (False, True) for acquired in (False, True)}
+
+
 async def grading_facts(team_ids: list[int], on: date) -> dict[int, dict[str, Any]]:
     """Per team, its equipment as grading weighs it, in four queries whatever the number of teams:
     ``items`` (not scrapped or lost): asset tag, type code, status, ``usable`` (in service and not expired on ``on``),
@@ -1377,43 +1430,52 @@ async def grading_facts(team_ids: list[int], on: date) -> dict[int, dict[str, An
     if not team_ids:
         return {}
     owned = Item.team.is_in(list(team_ids)) & Item.status.not_in(list(_GONE))
-    rows = await Item.select(
+    # The templates (a few) on their own, so the rows of a country's 600,000 items carry no template columns.
+    templates = {row["id"]: row for row in await KitTemplate.select(
+        KitTemplate.id, KitTemplate.code, KitTemplate.category, KitTemplate.name_zh, KitTemplate.lines)}
+    rows = await driver_rows(Item.select(
         Item.id, Item.team, Item.asset_tag, Item.status, Item.expires_on, Item.serial_number, Item.acquired_on, Item.container,
-        Item.type.code.as_alias("type"), Item.kit_template, Item.kit_template.code.as_alias("template"),
-        Item.kit_template.category.as_alias("category"), Item.kit_template.name_zh.as_alias("template_name_zh"),
-        Item.kit_template.lines.as_alias("lines"),
-    ).where(owned).order_by(Item.asset_tag)
-    inspected: dict[int, date] = {}
-    for row in await Inspection.select(Inspection.item, Inspection.inspected_on).where(
-            Inspection.item.is_in(Item.select(Item.id).where(owned)) & (Inspection.passed == True) & (Inspection.inspected_on <= on)):  # noqa: E712
-        inspected[row["item"]] = max(inspected.get(row["item"], date.min), row["inspected_on"])
+        Item.type.code.as_alias("type"), Item.kit_template,
+    ).where(owned).order_by(Item.asset_tag))
+    # The latest per item, grouped in the database: an item's whole inspection history never crosses the wire. Taken for
+    # every item of the teams (scrapped and lost ones are never looked up): the items' condition repeated in a subquery
+    # doubled the database's work. (SQLite gives an aggregate back as text: its type is not declared.)
+    inspected: dict[int, date] = {row["item"]: date.fromisoformat(row["last"]) if isinstance(row["last"], str) else row["last"]
+                                  for row in await driver_rows(Inspection.select(
+        Inspection.item, Max(Inspection.inspected_on, alias="last")).where(
+            Inspection.item.team.is_in(list(team_ids)) & (Inspection.passed == True) & (Inspection.inspected_on <= on)  # noqa: E712
+    ).group_by(Inspection.item))}
     found: dict[int, dict[str, Any]] = {team: {"items": [], "stock": {}, "kits": []} for team in team_ids}
+    items_of = {team: held["items"] for team, held in found.items()}
     usable_in: dict[int, list[str]] = {}  # kit item id -> types of the usable items packed in it
     packed_in: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
+    containers = []  # (row, template) of each kit container, in asset tag order
+    in_service = ItemStatus.in_service.value
+    for row in rows:  # a country's 600,000 items: keep the per-row work to lookups
         expired = bool(row["expires_on"] and row["expires_on"] < on)
-        usable = row["status"] == ItemStatus.in_service.value and not expired
-        missing = [label for label, value in (("序列号 serial number", row["serial_number"]), ("购置日期 acquired on", row["acquired_on"]))
-                   if not value]
+        usable = row["status"] == in_service and not expired
+        template = templates[row["kit_template"]] if row["kit_template"] is not None else None
         item = {"asset_tag": row["asset_tag"], "type": row["type"], "status": row["status"], "usable": usable, "expired": expired,
-                "last_inspected": inspected.get(row["id"]), "missing": missing, "kit_template": row["template"]}
-        found[row["team"]]["items"].append(item)
+                "last_inspected": inspected.get(row["id"]), "missing": _MISSING[not row["serial_number"], not row["acquired_on"]],
+                "kit_template": template["code"] if template else None}
+        items_of[row["team"]].append(item)
+        if template:
+            containers.append((row, template))
         if row["container"] is not None:
             packed_in.setdefault(row["container"], []).append(item)
             if usable:
                 usable_in.setdefault(row["container"], []).append(row["type"])
-    for row in rows:
-        if row["kit_template"] is None:
-            continue
+    for row, template in containers:
+        lines = _json(template["lines"])
         problems = []
-        for line in _json(row["lines"]):
+        for line in lines:
             packed = [i for i in packed_in.get(row["id"], []) if i["type"] == line["type"]]
             problems += [f"{i['asset_tag']}: {'expired' if i['expired'] else i['status']}" for i in packed if not i["usable"]]
             if len(packed) < line["quantity"]:
                 problems.append(f"{line['type']}: {line['quantity'] - len(packed)} missing")
-        ready = all(usable_in.get(row["id"], []).count(line["type"]) >= line["quantity"] for line in _json(row["lines"]))
-        found[row["team"]]["kits"].append({"asset_tag": row["asset_tag"], "template": row["template"], "category": row["category"],
-                                           "name_zh": row["template_name_zh"], "ready": ready and row["status"] != "lent",
+        ready = all(usable_in.get(row["id"], []).count(line["type"]) >= line["quantity"] for line in lines)
+        found[row["team"]]["kits"].append({"asset_tag": row["asset_tag"], "template": template["code"], "category": template["category"],
+                                           "name_zh": template["name_zh"], "ready": ready and row["status"] != "lent",
                                            "problems": problems})
     for row in await Stock.select(Stock.team, Stock.type.code.as_alias("type"), Stock.quantity).where(
             Stock.team.is_in(list(team_ids)) & (Stock.quantity > 0)):

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +31,7 @@ from piccolo.engine.finder import engine_finder
 from pydantic import ValidationError
 
 from rescueops.db import write_transaction
+from rescueops.db.engine import database_unavailable
 from rescueops.events import topology
 from rescueops.events.schemas import PAYLOADS, EventOut
 from rescueops.events.tables import DeadLetter, OutboxEvent, ProcessedEvent
@@ -56,31 +57,42 @@ HANDLER_MODULES: list[str] = [
 ]
 
 _HANDLERS: dict[str, list[tuple[frozenset[str], Handler]]] = {purpose: [] for purpose in topology.PURPOSES}
+_BATCHED: set[Callable[..., Awaitable[None]]] = set()  # handlers registered with batch=True
 
 CLAIM_FOR = timedelta(minutes=2)  # longer than a batch can take to hand on; a dead holder's rows come back after it
 BATCH = 200
-POLL_SECONDS = 0.5  # how often an idle relay looks at the outbox
+POLL_SECONDS = 0.5  # how often the idle in-process bus looks at the outbox
+# How often an idle relay looks at the outbox: it bounds the commit-to-publish delay, which must stay far below
+# the 250 ms commit-to-apply target (docs/performance.md); an empty look is one index probe.
+RELAY_POLL_SECONDS = 0.05
 BACKOFF_START, BACKOFF_CAP = 0.5, 30.0  # seconds between attempts while the broker is away
 PUBLISH_TIMEOUT = 15.0
 RECONNECT_SECONDS = 2  # aio-pika's robust connection: pause between reconnection attempts
+APPLY_BATCH = 100  # most messages a consumer applies in one transaction (what arrived while it applied the last batch)
 SHUTDOWN_GRACE = 30.0  # seconds a stopping consumer waits for its in-flight handlers
 _RETRY_PAUSE = 0.02  # first pause before retrying a failed handler, doubled each time
 _DATABASE_PAUSE_CAP = 5.0  # a consumer waiting for the database looks again at least this often (and sees a stop)
 _HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 
 
-def handles(purpose: str, *event_types: str) -> Callable[[Handler], Handler]:
+def handles(purpose: str, *event_types: str, batch: bool = False) -> Callable[[Handler], Handler]:
     """Register ``async def handler(event: EventOut, region: str)`` for ``purpose``; no types: every event.
 
     The handler runs in the write transaction that records the event as processed by the consuming
     region's queue: when it raises, nothing it wrote stays and the event is tried again (then
     dead-lettered). It must only touch the database, and act the same for the same event.
+
+    With ``batch=True`` it is ``async def handler(events: list[EventOut], region: str)``, called once per
+    consumer batch (:func:`apply_batch`) with its new events, in order, after the per-event handlers: for a
+    handler whose work is one row per event, written with one multi-row insert.
     """
     if purpose not in topology.PURPOSES:
         raise ValueError(f"unknown purpose {purpose!r}; one of {', '.join(topology.PURPOSES)}")
 
     def register(handler: Handler) -> Handler:
         _HANDLERS[purpose].append((frozenset(event_types), handler))
+        if batch:
+            _BATCHED.add(handler)
         return handler
 
     return register
@@ -145,21 +157,52 @@ async def apply(consumer: str, message: bytes | str | dict[str, Any] | EventOut)
     """Apply one event for ``consumer`` ("east.coordination"): its handlers and its processed-event row in
     one write transaction. A redelivery is a harmless "duplicate"; a bad message is "dead" with the reason.
     A handler's exception propagates (nothing written), for the caller to retry or dead-letter."""
+    return (await apply_batch(consumer, [message]))[0]
+
+
+async def apply_batch(consumer: str, messages: Sequence[bytes | str | dict[str, Any] | EventOut]) -> list[Outcome]:
+    """Apply several events for ``consumer`` in one write transaction, in order: one insert of their processed-event
+    rows, then the handlers of those not seen before. The outcomes are those :func:`apply` gives one by one (a copy
+    of an event twice in the batch is a "duplicate" the second time); a handler's exception propagates with
+    nothing written, so the caller can go one by one and retry or dead-letter only the failing event.
+
+    One transaction per batch instead of per event is what lets a consumer keep up with thousands of events
+    a second (docs/performance.md)."""
     spec = topology.queue_spec(consumer)
-    try:
-        event = read_envelope(message)
-    except Poison as poison:
-        return Outcome("dead", poison.reason)
+    outcomes = []
+    for message in messages:
+        try:
+            outcomes.append(Outcome("applied", event=read_envelope(message)))
+        except Poison as poison:
+            outcomes.append(Outcome("dead", poison.reason))
+    readable = {f"{consumer}:{o.event.event_id}": o.event for o in outcomes if o.event is not None}
+    if not readable:
+        return outcomes
+    now = datetime.now(UTC)
     async with write_transaction():
-        first = await ProcessedEvent.insert(ProcessedEvent(
-            key=f"{consumer}:{event.event_id}", consumer=consumer, event_id=event.event_id, type=event.type,
-            processed_at=datetime.now(UTC),
-        )).on_conflict(target=ProcessedEvent.key, action="DO NOTHING").returning(ProcessedEvent.id)
-        if not first:
-            return Outcome("duplicate", event=event)
-        for handler in handlers_for(spec.purpose, event.type):
-            await handler(event, spec.region)
-    return Outcome("applied", event=event)
+        inserted = await ProcessedEvent.insert(*(ProcessedEvent(
+            key=key, consumer=consumer, event_id=event.event_id, type=event.type, processed_at=now,
+        ) for key, event in readable.items())).on_conflict(target=ProcessedEvent.key, action="DO NOTHING").returning(ProcessedEvent.key)
+        first = {row["key"] for row in inserted}
+        batched: dict[Callable[..., Awaitable[None]], list[EventOut]] = {}
+        for key, event in readable.items():
+            if key in first:
+                for handler in handlers_for(spec.purpose, event.type):
+                    if handler in _BATCHED:
+                        batched.setdefault(handler, []).append(event)
+                    else:
+                        await handler(event, spec.region)
+        for handler, new_events in batched.items():
+            await handler(new_events, spec.region)
+    result = []
+    for outcome in outcomes:
+        key = f"{consumer}:{outcome.event.event_id}" if outcome.event is not None else ""
+        if key in first:
+            first.discard(key)  # applied once; a later copy in this batch is a duplicate
+            result.append(outcome)
+        else:
+            result.append(outcome if outcome.event is None else Outcome("duplicate", event=outcome.event))
+    return result
 
 
 # --- the outbox: claiming, marking sent ------------------------------------------------------
@@ -170,26 +213,31 @@ def _postgres() -> bool:
     return engine is not None and engine.engine_type == "postgres"
 
 
-async def claim(holder: str, limit: int = BATCH) -> list[dict[str, Any]]:
+async def claim(holder: str, limit: int = BATCH, *, reclaim_own: bool = False) -> list[dict[str, Any]]:
     """Claim up to ``limit`` unsent rows no live claim holds, oldest first, in one UPDATE.
 
     On PostgreSQL the inner SELECT locks the rows it picks and skips those another claimer holds;
     on SQLite the write transaction (BEGIN IMMEDIATE) serialises claimers. The outer condition
     is checked again on the locked rows, so a row is never held by two claimers at once.
+
+    ``reclaim_own``, for a holder that is one loop (the in-process bus): rows it still holds are ones it could not give
+    back (the database went away mid-batch), taken again at once rather than after :data:`CLAIM_FOR`. Not for a relay,
+    whose lanes share a holder: another lane's batch may be in flight, and would be published twice.
     """
     now = datetime.now(UTC)
     lock = " FOR UPDATE SKIP LOCKED" if _postgres() else ""
+    free = "(claim_expires IS NULL OR claim_expires < {}" + (" OR claimed_by = {})" if reclaim_own else ")")
+    mine = (holder,) if reclaim_own else ()
     async with write_transaction():
         # The pick is a materialised CTE: as a plain IN (subquery), PostgreSQL may run the locking
         # subquery more than once and claim more than ``limit`` rows.
         claimed = await OutboxEvent.raw(
-            "WITH picked AS MATERIALIZED (SELECT id FROM events_outbox "
-            "WHERE published_at IS NULL AND (claim_expires IS NULL OR claim_expires < {}) "
+            f"WITH picked AS MATERIALIZED (SELECT id FROM events_outbox WHERE published_at IS NULL AND {free} "
             f"ORDER BY id LIMIT {{}}{lock}) "
             "UPDATE events_outbox SET claimed_by = {}, claim_expires = {} "
-            "WHERE id IN (SELECT id FROM picked) AND published_at IS NULL AND (claim_expires IS NULL OR claim_expires < {}) "
+            f"WHERE id IN (SELECT id FROM picked) AND published_at IS NULL AND {free} "
             "RETURNING id",
-            now, limit, holder, now + CLAIM_FOR, now,
+            now, *mine, limit, holder, now + CLAIM_FOR, now, *mine,
         )
     if not claimed:
         return []
@@ -240,19 +288,6 @@ async def record_dead_letter(consumer: str, body: str, reason: str, attempts: in
     log.warning("event dead-lettered", extra={"consumer": consumer, "reason": reason[:500]})
 
 
-def database_unavailable(error: BaseException) -> bool:
-    """The database failed, not the handler (unreachable, restarting, locked past the busy timeout): the event
-    is kept for later, and the attempt does not count towards dead-lettering it."""
-    import sqlite3
-
-    import asyncpg
-
-    if isinstance(error, sqlite3.OperationalError):
-        return "locked" in str(error) or "unable to open" in str(error)
-    return isinstance(error, OSError | asyncpg.PostgresConnectionError | asyncpg.InterfaceError
-                      | asyncpg.exceptions.OperatorInterventionError)
-
-
 async def _apply_with_retries(consumer: str, body: str) -> tuple[Outcome, int]:
     """Apply, trying a failing handler up to the delivery limit; returns the outcome and the attempts made.
     A database that is away raises (see :func:`database_unavailable`): the caller keeps the event for later."""
@@ -280,7 +315,7 @@ async def deliver(consumer: str, body: str | bytes) -> Outcome:
 
 async def dispatch_pending(holder: str = f"inprocess:{_HOLDER}", limit: int = 100) -> int:
     """Claim a batch of outbox rows and deliver each to every consumer its routing key reaches; returns how many."""
-    rows = await claim(holder, limit)
+    rows = await claim(holder, limit, reclaim_own=True)
     for done, row in enumerate(rows):
         body = EventOut.from_row({**row, "published_at": None}).model_dump_json()
         try:
@@ -331,8 +366,11 @@ class InProcessBus:
                 delay = BACKOFF_START
                 if not dispatched:
                     await _pause(stop, self.poll_seconds)
-            except Exception:  # the database went away, say; keep trying, the rows stay in the outbox
-                log.exception("in-process event bus failed; retrying in %.1f s", delay)
+            except Exception as error:  # the database went away, say; keep trying, the rows stay in the outbox
+                if database_unavailable(error):  # expected during a restart: one line, not a traceback per attempt
+                    log.warning("in-process event bus: database unavailable (%s: %s); retrying in %.1f s", type(error).__name__, error, delay)
+                else:
+                    log.exception("in-process event bus failed; retrying in %.1f s", delay)
                 await _pause(stop, delay)
                 delay = min(delay * 2, BACKOFF_CAP)
 
@@ -438,13 +476,13 @@ class Relay:
             raise error
         return len(confirmed)
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = POLL_SECONDS) -> None:
+    async def run(self, stop: asyncio.Event, poll_seconds: float = RELAY_POLL_SECONDS) -> None:
         delay = BACKOFF_START
         while not stop.is_set():
             try:
                 published = await self.publish_pending()
                 delay = BACKOFF_START
-                if published < self.batch:
+                if not published:  # after a partial batch, look again at once: more may have committed meanwhile
                     await _pause(stop, poll_seconds)
             except Exception as error:  # broker away or channel closed: the rows wait in the outbox
                 log.warning("relay: %s: %s; retrying in %.1f s", type(error).__name__, error, delay)
@@ -462,7 +500,8 @@ def delivery_count(message: AbstractIncomingMessage) -> int:
 
 @dataclass
 class QueueConsumer:
-    """Consumes one queue: one message at a time (in queue order), acknowledged after its transaction committed."""
+    """Consumes one queue in queue order: the messages that arrived together are applied in one transaction
+    (:func:`apply_batch`), each acknowledged after it committed."""
 
     spec: topology.QueueSpec
     channel: AbstractChannel
@@ -474,6 +513,8 @@ class QueueConsumer:
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _work: set[asyncio.Future[None]] = field(default_factory=set)
+    _arrived: list[AbstractIncomingMessage] = field(default_factory=list)
+    _left_unsettled: bool = False  # a message was left for redelivery: acknowledging "all up to here" would take it too
 
     def __post_init__(self) -> None:
         self.idle.set()  # nothing in hand yet
@@ -487,20 +528,51 @@ class QueueConsumer:
         # is never cut in the middle (which would also leak its database connection).
         self.pending += 1
         self.idle.clear()
-        work = asyncio.ensure_future(self._in_turn(message))
+        self._arrived.append(message)
+        work = asyncio.ensure_future(self._in_turn())
         self._work.add(work)
         work.add_done_callback(self._work.discard)
         await asyncio.shield(work)
 
-    async def _in_turn(self, message: AbstractIncomingMessage) -> None:
-        # The lock keeps deliveries one at a time, in the order they came.
+    async def _in_turn(self) -> None:
+        # The lock keeps batches one at a time; each takes what has arrived, in the order it came. A delivery's
+        # own turn comes after the batch that took it, so when every turn is done, every delivery is.
         try:
             async with self._lock:
-                await self.handle(message)
+                batch, self._arrived = self._arrived[:APPLY_BATCH], self._arrived[APPLY_BATCH:]
+                await self.handle_batch(batch)
         finally:
             self.pending -= 1
             if not self.pending:
                 self.idle.set()
+
+    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        """Apply messages that arrived together in one transaction; when that fails (nothing was written), one by
+        one, so only a failing handler's message is retried or dead-lettered and a database outage is waited out."""
+        if len(messages) > 1:
+            try:
+                outcomes = await apply_batch(self.spec.consumer, [message.body for message in messages])
+            except Exception:  # a handler failed or the database is away: go one by one
+                log.debug("batch failed; applying its messages one by one", exc_info=True, extra={"consumer": self.spec.consumer})
+            else:
+                try:
+                    if not self._left_unsettled and all(outcome.status != "dead" for outcome in outcomes):
+                        # One frame acknowledges the batch: earlier deliveries on this channel are all settled.
+                        await messages[-1].ack(multiple=True)
+                    else:
+                        for message, outcome in zip(messages, outcomes, strict=True):
+                            await self.settle(message, outcome)
+                except Exception:  # the channel went away mid-way: the broker redelivers, the processed rows make that harmless
+                    log.warning("could not settle a message; it will be redelivered", exc_info=True, extra={"consumer": self.spec.consumer})
+                return
+        for message in messages:
+            await self.handle(message)
+
+    async def settle(self, message: AbstractIncomingMessage, outcome: Outcome) -> None:
+        if outcome.status == "dead":
+            await self.dead_letter(message, outcome.reason)
+        else:
+            await message.ack()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -512,6 +584,7 @@ class QueueConsumer:
                 except Exception as error:  # the handler failed and wrote nothing
                     if database_unavailable(error):
                         if self.stopping:
+                            self._left_unsettled = True
                             return  # left unsettled: the broker redelivers it to the next consumer
                         # Keep the message and wait: a database restart must not dead-letter every event.
                         log.warning("database unavailable (%s); retrying in %.1f s", error, pause, extra={"consumer": self.spec.consumer})
@@ -526,10 +599,7 @@ class QueueConsumer:
                         await asyncio.sleep(_RETRY_PAUSE * 2 ** attempts)  # no hot loop of redeliveries
                         await message.nack(requeue=True)
                     return
-            if outcome.status == "dead":
-                await self.dead_letter(message, outcome.reason)
-            else:
-                await message.ack()
+            await self.settle(message, outcome)
         except Exception:  # the channel went away mid-way: the broker redelivers, the processed row makes that harmless
             log.warning("could not settle a message; it will be redelivered", exc_info=True, extra={"consumer": self.spec.consumer})
 
@@ -592,6 +662,9 @@ async def run_amqp(url: str, regions: Iterable[str], stop: asyncio.Event, *, rel
     connection = await connect_with_backoff(url, stop)
     if connection is None:
         return
+    # The relay publishes on a connection of its own: RabbitMQ's flow control slows a publishing connection as a
+    # whole, and on a shared one the consumers' acknowledgements would queue behind the relay's publishes.
+    publishing = await connect_with_backoff(url, stop) if relay else None
     try:
         consumers: list[QueueConsumer] = []
         while not stop.is_set():
@@ -601,7 +674,7 @@ async def run_amqp(url: str, regions: Iterable[str], stop: asyncio.Event, *, rel
             except Exception as error:  # e.g. the connection dropped while declaring; the robust connection comes back
                 log.warning("cannot start consumers (%s: %s); retrying", type(error).__name__, error)
                 await _pause(stop, BACKOFF_START * 4)
-        relay_task = asyncio.create_task(Relay(connection).run(stop), name="rescueops-relay") if relay else None
+        relay_task = asyncio.create_task(Relay(publishing).run(stop), name="rescueops-relay") if publishing else None
         if on_ready:
             on_ready()
         await stop.wait()
@@ -609,7 +682,9 @@ async def run_amqp(url: str, regions: Iterable[str], stop: asyncio.Event, *, rel
         if relay_task is not None:
             await relay_task
     finally:
-        await connection.close()
+        for opened in (connection, publishing):
+            if opened is not None:
+                await opened.close()
 
 
 # --- inspecting and replaying RabbitMQ's dead letters -------------------------------------------

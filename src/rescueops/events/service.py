@@ -53,13 +53,15 @@ async def list_events(principal: Principal, page: PageParams, *, event_type: str
     return [EventOut.from_row(row) for row in rows], await count
 
 
-@handles("audit")
-async def record_received(event: EventOut, region: str) -> None:
-    """The audit queue of each hub: every event that reached the hub is kept, with when it arrived."""
-    await ReceivedEvent.insert(ReceivedEvent(
+@handles("audit", batch=True)
+async def record_received(events: list[EventOut], region: str) -> None:
+    """The audit queue of each hub: every event that reached the hub is kept, with when it arrived (one insert
+    for a consumer's batch)."""
+    now = datetime.now(UTC)
+    await ReceivedEvent.insert(*(ReceivedEvent(
         region=region, event_id=event.event_id, type=event.type, routing_key=event.routing_key, source_region=event.source_region,
-        actor=event.actor, occurred_at=event.occurred_at, received_at=datetime.now(UTC),
-    ))
+        actor=event.actor, occurred_at=event.occurred_at, received_at=now,
+    ) for event in events))
 
 
 # --- the in-app inbox ---------------------------------------------------------------------------

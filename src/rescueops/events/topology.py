@@ -31,8 +31,8 @@ PURPOSES = ("coordination", "notifications", "audit")
 # Attempts at one message before it is dead-lettered: the quorum queues' x-delivery-limit, and the
 # in-process bus's retries of a failing handler.
 DELIVERY_LIMIT = 5
-# Unacknowledged messages a consumer holds at once; small, because a consumer works them one by one.
-PREFETCH = 10
+# Unacknowledged messages a consumer holds at once: what arrives while it applies one batch is its next batch.
+PREFETCH = 100
 
 # Headers a consumer sets on a message it dead-letters itself (the broker's own dead-lettering
 # after the delivery limit leaves x-death instead).

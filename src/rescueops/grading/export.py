@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from rescueops import spreadsheets
 from rescueops.grading.schemas import DashboardOut, ReadinessOut
 
 STATES = {"ready": "就绪", "partial": "部分就绪", "not_ready": "未就绪"}
@@ -25,7 +25,7 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: Iterable[list[An
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        spreadsheets.append(sheet, row)
     sheet.freeze_panes = "A2"
     for column, name in zip(sheet.columns, header, strict=False):
         sheet.column_dimensions[column[0].column_letter].width = max(10, min(40, len(name) * 2 + 2))
@@ -55,6 +55,4 @@ def workbook(dashboard: DashboardOut, categories: dict[str, str], leagues: dict[
         [*_team(r, categories, leagues), r.region, STATES[r.state], r.score, r.people_available, r.members_active, r.kits_ready,
          r.kits_total, r.equipment_in_service, r.equipment_total, r.last_drill_on, _level(r.granted_level) if r.grade_status == "active" else "",
          _level(r.eligible_level), r.grade_valid_until] for r in dashboard.rows))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return spreadsheets.workbook_bytes(book)

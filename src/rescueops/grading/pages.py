@@ -42,6 +42,7 @@ from rescueops.orgs.tables import OrgKind
 from rescueops.teams import service as teams
 from rescueops.teams.schemas import GradingDeclarationIn
 from rescueops.teams.tables import PartyOrganisation
+from rescueops.uploads import DOCUMENT_REQUEST_MAX_BYTES, DOCUMENT_TYPES
 from rescueops.web.i18n import current_locale, pick
 from rescueops.web.i18n import gettext as _
 from rescueops.web.pages import page, problem
@@ -411,7 +412,7 @@ class GradingPages(Controller):
             criterion_id=data.criterion_id, score=int(data.score) if data.score.strip().isdigit() else -1, note=data.note)),
             f"/grading/assessments/{assessment_id}#manual", self._again(request, assessment_id))
 
-    @post("/grading/assessments/{assessment_id:int}/documents")
+    @post("/grading/assessments/{assessment_id:int}/documents", request_max_body_size=DOCUMENT_REQUEST_MAX_BYTES)
     async def attach(self, request: Request, assessment_id: FromPath[int], data: MultipartBody[DocumentForm]) -> Template | Redirect:
         async def run() -> Any:
             return await service.attach_document(request.user, assessment_id, title=data.title, criterion_id=data.criterion_id,
@@ -422,7 +423,7 @@ class GradingPages(Controller):
     @get("/grading/assessments/{assessment_id:int}/documents/{document_id:int}")
     async def document(self, request: Request, assessment_id: FromPath[int], document_id: FromPath[int]) -> Response:
         content, media_type, _title = await service.read_document(request.user, assessment_id, document_id)
-        return attachment(content, f"assessment-{assessment_id}-{document_id}{service.DOCUMENT_TYPES[media_type]}", media_type)
+        return attachment(content, f"assessment-{assessment_id}-{document_id}{DOCUMENT_TYPES[media_type]}", media_type)
 
     @post("/grading/assessments/{assessment_id:int}/evidence")
     async def evidence(self, request: Request, assessment_id: FromPath[int]) -> Template | Redirect:

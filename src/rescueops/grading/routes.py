@@ -31,6 +31,8 @@ from rescueops.grading.schemas import (
 )
 from rescueops.grading.tables import AssessmentStatus, GradeAction
 from rescueops.members.routes import XLSX, attachment
+from rescueops.uploads import DOCUMENT_REQUEST_MAX_BYTES, DOCUMENT_TYPES
+from rescueops.web.openapi import file_operation
 
 GRADE_ACTIONS = {"suspend": GradeAction.suspended, "reinstate": GradeAction.reinstated, "cancel": GradeAction.cancelled}
 
@@ -111,15 +113,17 @@ class GradingController(Controller):
     async def score(self, request: Request, assessment_id: FromPath[int], data: JSONBody[ScoreIn]) -> AssessmentOut:
         return await service.score(request.user, assessment_id, data)
 
-    @post("/assessments/{assessment_id:int}/documents", summary="Attach a document (PDF, JPEG, PNG) to an open assessment")
+    @post("/assessments/{assessment_id:int}/documents", summary="Attach a document (PDF, JPEG, PNG) to an open assessment",
+          request_max_body_size=DOCUMENT_REQUEST_MAX_BYTES)
     async def attach(self, request: Request, assessment_id: FromPath[int], data: MultipartBody[DocumentUpload]) -> AssessmentOut:
         return await service.attach_document(request.user, assessment_id, title=data.title, criterion_id=data.criterion_id,
                                              content=await data.file.read(), content_type=data.file.content_type or "")
 
-    @get("/assessments/{assessment_id:int}/documents/{document_id:int}", summary="Download an attached document")
+    @get("/assessments/{assessment_id:int}/documents/{document_id:int}", summary="Download an attached document",
+         operation_class=file_operation(*DOCUMENT_TYPES))
     async def document(self, request: Request, assessment_id: FromPath[int], document_id: FromPath[int]) -> Response:
         content, media_type, _ = await service.read_document(request.user, assessment_id, document_id)
-        return attachment(content, f"assessment-{assessment_id}-{document_id}{service.DOCUMENT_TYPES[media_type]}", media_type)
+        return attachment(content, f"assessment-{assessment_id}-{document_id}{DOCUMENT_TYPES[media_type]}", media_type)
 
     @post("/assessments/{assessment_id:int}/decision", summary="Decide the level (above the eligible level only with an override "
           "reason; level 1 then waits for the region)", status_code=200)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Literal
 
@@ -185,14 +185,19 @@ class Criterion(BaseModel):
                 for item in error.errors())) from None
         return self
 
-    @property
+    # Computed once per criterion (criteria are frozen): the evaluation asks for these for every team.
+    @cached_property
     def typed(self) -> Any:
         """The parameters as their kind's model."""
-        return _typed(self.kind, tuple(sorted((k, _hashable(v)) for k, v in self.params.items())))
+        return _typed(self.kind, self._items)
 
-    @property
+    @cached_property
     def manual(self) -> bool:
         return KINDS[self.kind].manual
+
+    @cached_property
+    def _items(self) -> tuple[tuple[str, Any], ...]:
+        return tuple(sorted((k, _hashable(v)) for k, v in self.params.items()))
 
     def ladder(self) -> tuple[Any, ...]:
         """What this criterion measures, thresholds left out: criteria with the same ladder are one measure at several levels."""
@@ -202,9 +207,9 @@ class Criterion(BaseModel):
             return (self.kind, self.params.get("topic") or self.id)
         return (self.kind, *sorted((k, _hashable(v)) for k, v in self.params.items() if k not in names))
 
-    @property
+    @cached_property
     def ladder_key(self) -> str:
-        return _ladder_key(self.kind, self.id, tuple(sorted((k, _hashable(v)) for k, v in self.params.items())))
+        return _ladder_key(self.kind, self.id, self._items)
 
     def applies_to(self, level: int) -> bool:
         """Levels are cumulative: a level-3 criterion applies to levels 3, 2 and 1."""

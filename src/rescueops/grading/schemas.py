@@ -66,7 +66,7 @@ class RubricEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=4, max_length=1000, description="Why the thresholds change (kept with the version)")
-    changes: list[ThresholdChange] = Field(default_factory=list)
+    changes: list[ThresholdChange] = Field(default_factory=list, max_length=200)
     validity_months: int | None = Field(default=None, ge=6, le=120)
     appeal_days: int | None = Field(default=None, ge=1, le=365)
 

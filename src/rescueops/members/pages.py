@@ -26,6 +26,7 @@ from rescueops.members.schemas import (
 )
 from rescueops.teams import service as teams
 from rescueops.teams.pages import labels
+from rescueops.uploads import DOCUMENT_REQUEST_MAX_BYTES, SPREADSHEET_REQUEST_MAX_BYTES
 from rescueops.web.i18n import gettext as _
 from rescueops.web.pages import StatusForm, page, problem, submit
 
@@ -134,7 +135,7 @@ class MemberPages(Controller):
                 insurer=data.insurer, policy_number=data.policy_number, starts_on=data.starts_on, ends_on=data.ends_on)),
         )
 
-    @post("/members/{person_id:int}/scans/{kind:str}/{record_id:int}")
+    @post("/members/{person_id:int}/scans/{kind:str}/{record_id:int}", request_max_body_size=DOCUMENT_REQUEST_MAX_BYTES)
     async def scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int],
                    data: MultipartBody[ImportForm]) -> Template | Redirect:
         content = await data.file.read()
@@ -198,7 +199,7 @@ class MemberPages(Controller):
     async def import_form(self, request: Request, code: FromPath[str]) -> Template:
         return page(request, "members/import.html", nav="teams", team=await teams.get_team(request.user, code), report=None, error=None)
 
-    @post("/teams/{code:str}/import")
+    @post("/teams/{code:str}/import", request_max_body_size=SPREADSHEET_REQUEST_MAX_BYTES)
     async def import_check(self, request: Request, code: FromPath[str], data: MultipartBody[ImportForm]) -> Template:
         team = await teams.get_team(request.user, code)
         try:

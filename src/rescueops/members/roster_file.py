@@ -6,8 +6,6 @@ service decides what is written. Headers are Chinese (with the English key accep
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,26 +107,17 @@ def template() -> bytes:
     notes.append(["列", "必填", "说明"])
     for column in COLUMNS:
         notes.append([column.header, "是" if column.required else "", column.hint])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.workbook_bytes(book)
 
 
 def write(rows: list[dict[str, Any]], fmt: str) -> bytes:
     headers = [c.header for c in COLUMNS]
     values = [[row.get(c.key, "") for c in COLUMNS] for row in rows]
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows([["" if v is None else str(v) for v in row] for row in values])
-        return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel open it as UTF-8
+        return spreadsheets.csv_bytes([headers, *values])
     book = Workbook()
     sheet = book.active
     sheet.title = "队员名册"
-    sheet.append(headers)
-    for row in values:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    for row in [headers, *values]:
+        spreadsheets.append(sheet, row)
+    return spreadsheets.workbook_bytes(book)

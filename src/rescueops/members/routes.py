@@ -33,6 +33,8 @@ from rescueops.members.schemas import (
     TeamRosterSummary,
 )
 from rescueops.members.tables import HoursStatus
+from rescueops.uploads import DOCUMENT_REQUEST_MAX_BYTES, DOCUMENT_TYPES, SPREADSHEET_REQUEST_MAX_BYTES, attachment
+from rescueops.web.openapi import file_operation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -48,10 +50,6 @@ class FileUpload(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     file: UploadFile
-
-
-def attachment(content: bytes, name: str, media_type: str) -> Response:
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 class RosterController(Controller):
@@ -81,7 +79,8 @@ class RosterController(Controller):
     async def template(self, code: FromPath[str]) -> Response:
         return attachment(roster_file.template(), "roster-template.xlsx", XLSX)
 
-    @get("/roster/export", summary="The roster as .xlsx or .csv, in the template's columns")
+    @get("/roster/export", summary="The roster as .xlsx or .csv, in the template's columns",
+         operation_class=file_operation(XLSX, "text/csv"))
     async def export(self, request: Request, code: FromPath[str], format: FromQuery[str] = "xlsx") -> Response:
         if format not in ("xlsx", "csv"):
             raise field_error("format", "xlsx or csv")
@@ -89,7 +88,7 @@ class RosterController(Controller):
         return attachment(content, f"roster-{code}.{format}", XLSX if format == "xlsx" else "text/csv; charset=utf-8")
 
     @post("/roster/import", summary="Upload a roster (.xlsx/.csv) and get the row-by-row report; writes no member",
-          guards=[requires("roster.manage")], status_code=200)
+          guards=[requires("roster.manage")], status_code=200, request_max_body_size=SPREADSHEET_REQUEST_MAX_BYTES)
     async def check_import(self, request: Request, code: FromPath[str], data: MultipartBody[FileUpload]) -> ImportReport:
         content = await data.file.read()
         return await service.check_roster_file(request.user, code, data.file.filename or "roster", content)
@@ -144,17 +143,18 @@ class MemberController(Controller):
         return await service.add_insurance(request.user, person_id, data)
 
     @put("/{person_id:int}/scans/{kind:str}/{record_id:int}", summary="Attach a scanned copy (PDF/JPEG/PNG) of a certificate or insurance policy",
-         guards=[requires("roster.manage")], status_code=204)
+         guards=[requires("roster.manage")], status_code=204, request_max_body_size=DOCUMENT_REQUEST_MAX_BYTES)
     async def attach_scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int],
                           data: MultipartBody[FileUpload]) -> None:
         _scan_kind(kind)
         await service.attach_scan(request.user, person_id, kind, record_id, await data.file.read(), data.file.content_type)
 
-    @get("/{person_id:int}/scans/{kind:str}/{record_id:int}", summary="Download a scanned copy (logged)")
+    @get("/{person_id:int}/scans/{kind:str}/{record_id:int}", summary="Download a scanned copy (logged)",
+         operation_class=file_operation(*DOCUMENT_TYPES))
     async def read_scan(self, request: Request, person_id: FromPath[int], kind: FromPath[str], record_id: FromPath[int]) -> Response:
         _scan_kind(kind)
         content, media = await service.read_scan(request.user, person_id, kind, record_id)
-        return Response(content, media_type=media)
+        return attachment(content, f"{kind}-{record_id}{DOCUMENT_TYPES[media]}", media)
 
     @put("/{person_id:int}/account", summary="Tie a login to this member (their own page, card and hours)",
          guards=[requires("roster.manage")])

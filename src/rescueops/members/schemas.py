@@ -23,7 +23,7 @@ class _PersonFields(BaseModel):
     emergency_phone: str = ""
     rc_member_number: str = Field(default="", max_length=32, description="红十字会会员号")
     skills: str = Field(default="", max_length=1000)
-    languages: list[str] = Field(default_factory=lambda: ["zh"], description=f"codes from {', '.join(LANGUAGES)}")
+    languages: list[str] = Field(default_factory=lambda: ["zh"], max_length=20, description=f"codes from {', '.join(LANGUAGES)}")
 
     @field_validator("phone", "emergency_phone")
     @classmethod

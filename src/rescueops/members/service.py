@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from piccolo.query.functions.aggregate import Count
 from pydantic import ValidationError
 
-from rescueops import crypto
+from rescueops import crypto, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
 from rescueops.calendar import add_months
 from rescueops.db import write_transaction
+from rescueops.db.statements import Statement
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
 from rescueops.events import service as events
 from rescueops.members import roster_file
@@ -128,13 +130,10 @@ async def leadership_of(team_ids: list[int]) -> dict[int, Leadership]:
 
 
 async def active_counts(team_ids: list[int]) -> dict[int, int]:
-    rows = await Membership.select(Membership.team).where(
+    rows = await Membership.select(Membership.team, Count()).where(
         Membership.team.is_in(team_ids) & Membership.left_on.is_null() & Membership.status.is_in(list(ON_ROSTER))
-    )
-    counts: dict[int, int] = {}
-    for row in rows:
-        counts[row["team"]] = counts.get(row["team"], 0) + 1
-    return counts
+    ).group_by(Membership.team)
+    return {row["team"]: row["count"] for row in rows}
 
 
 async def names_of(person_ids: list[int]) -> dict[int, str]:
@@ -156,6 +155,13 @@ async def require_active_members(team_code: str, person_ids: list[int]) -> None:
         names = await names_of(missing)
         listed = ", ".join(f"{names.get(pid, '#' + str(pid))}" for pid in missing)
         raise InvalidInput(f"Not an active member of team {team_code}: {listed}.", code="not_active_member")
+
+
+async def lock_open_memberships(team_id: int) -> None:
+    """Take the write locks of the team's open memberships (a no-op update; call it first in the write transaction). On
+    PostgreSQL an exit or a status change committing meanwhile then lands before the caller's checks, which see it, or
+    waits for the caller's commit; never between a check and what the caller writes on the strength of it."""
+    await Membership.update({Membership.role: Membership.role}).where((Membership.team == team_id) & Membership.left_on.is_null())
 
 
 async def apply_leadership(principal: Principal, team_id: int, captain_id: int, deputy_ids: list[int]) -> None:
@@ -440,17 +446,22 @@ async def change_member_status(principal: Principal, person_id: int, change: Sta
     return await _member_out(principal, person, membership, unmask=False)
 
 
+def _roster_query(team_id: Any) -> Any:
+    return Membership.select(
+        Membership.all_columns(), Membership.person.name.as_alias("name"), Membership.person.gender.as_alias("gender"),
+        Membership.person.phone.as_alias("phone"),
+    ).where(Membership.team == team_id).order_by(Membership.joined_on, Membership.id)
+
+
+_ROSTER_EVER = Statement(_roster_query)
+_ROSTER = Statement(lambda team_id: _roster_query(team_id).where(Membership.left_on.is_null()))
+
+
 async def roster(principal: Principal, team_code: str, *, on: date | None = None, include_exited: bool = False) -> TeamRosterSummary:
     team = await teams.team_row(team_code)
     authorize(principal, "teams.view", team["path"], hide=True)
     on = on or date.today()
-    query = Membership.select(
-        Membership.all_columns(), Membership.person.name.as_alias("name"), Membership.person.gender.as_alias("gender"),
-        Membership.person.phone.as_alias("phone"),
-    ).where(Membership.team == team["id"]).order_by(Membership.joined_on, Membership.id)
-    if not include_exited:
-        query = query.where(Membership.left_on.is_null())
-    rows = await query
+    rows = await (_ROSTER_EVER if include_exited else _ROSTER).rows(team["id"])
     ids = [row["person"] for row in rows]
     first_aid = await _first_aid(ids, on)
     insured = await _insured(ids, on)
@@ -500,15 +511,23 @@ async def _expiring(person_ids: list[int], on: date) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item["ends_on"])
 
 
+REMINDER_BATCH = 10_000  # people per query of the expiry reminders
+
+
 async def remind_expiring(on: date | None = None) -> str:
     """Tell each member, and their team's leaders, once, that a certificate or insurance policy ends within 90 days."""
     on = on or date.today()
     memberships = await Membership.select(Membership.person, Membership.team, Membership.team.path.as_alias("path")).where(
         Membership.left_on.is_null() & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]))
     team_of = {m["person"]: m for m in memberships}
-    users = await users_of(list(team_of))
-    told, leaders_of = 0, {}
-    for item in await _expiring(list(team_of), on):
+    people, told, leaders_of = list(team_of), 0, {}
+    # In batches: the country's members would pass PostgreSQL's limit of 32,767 parameters in one IN list.
+    expiring, users = [], {}
+    for start in range(0, len(people), REMINDER_BATCH):
+        batch = people[start:start + REMINDER_BATCH]
+        users.update(await users_of(batch))
+        expiring += await _expiring(batch, on)
+    for item in sorted(expiring, key=lambda item: item["ends_on"]):
         membership = team_of[item["person"]]
         if membership["team"] not in leaders_of:
             leaders_of[membership["team"]] = await accounts.users_holding(accounts.LEADERS, team_ids=[membership["team"]])
@@ -679,10 +698,13 @@ async def revoke_cards(principal: Principal, person_id: int) -> CardOut:
     return await card(principal, person_id)
 
 
+_CARD_HOLDER = Statement(lambda person_id: Person.select(Person.id, Person.name, Person.card_version).where(Person.id == person_id).limit(1))
+
+
 async def verify_card(principal: Principal, token: str) -> CardHolder:
     """Who a scanned card belongs to: name and team only, never personal data."""
     payload = crypto.unsign(CARD_PURPOSE, token.rsplit("/", 1)[-1])
-    person = await Person.select(Person.id, Person.name, Person.card_version).where(Person.id == payload.get("p", -1)).first() if payload else None
+    person = await _CARD_HOLDER.first(payload.get("p", -1)) if payload else None
     if person is None or person["card_version"] != payload.get("v"):
         raise NotFound("This card is not valid: it was revoked, or it was not issued by this system.", code="card_invalid")
     membership = (await _current([person["id"]])).get(person["id"])
@@ -825,6 +847,7 @@ async def _import_team(principal: Principal, team_code: str) -> dict[str, Any]:
 async def check_roster_file(principal: Principal, team_code: str, file_name: str, content: bytes) -> ImportReport:
     """Read and validate an upload; nothing is written but the (encrypted) file, kept for the commit."""
     team = await _import_team(principal, team_code)
+    file_name = uploads.display_name(file_name, "roster")
     try:
         parsed = roster_file.read(file_name, content)
     except roster_file.RosterFileError as error:
@@ -833,7 +856,7 @@ async def check_roster_file(principal: Principal, team_code: str, file_name: str
     report = ImportReport(batch_id=None, file_name=file_name, rows=len(parsed.rows), valid_rows=len(valid), errors=errors)
     async with write_transaction():
         rows = await ImportBatch.insert(
-            ImportBatch(team=team["id"], file_name=file_name[:200], content_encrypted=crypto.encrypt_bytes(content),
+            ImportBatch(team=team["id"], file_name=file_name, content_encrypted=crypto.encrypt_bytes(content),
                         report=report.model_dump_json(), uploaded_by=principal.user_id, uploaded_at=_now())
         ).returning(ImportBatch.id)
     return report.model_copy(update={"batch_id": rows[0]["id"]})
@@ -913,8 +936,6 @@ async def export_roster(principal: Principal, team_code: str, fmt: str) -> bytes
 
 # --- scanned copies of certificates and insurance policies --------------------------------
 
-SCAN_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
-SCAN_MAX_BYTES = 10 * 1024 * 1024
 _SCANNED = {"certificate": Certificate, "insurance": InsurancePolicy}
 
 
@@ -929,14 +950,10 @@ async def attach_scan(principal: Principal, person_id: int, kind: str, record_id
     row = await table.select(table.id, table.file_name).where((table.id == record_id) & (table.person == person_id)).first()
     if row is None:
         raise NotFound(f"Member #{person_id} has no {kind} #{record_id}.")
-    media = content_type.split(";")[0].strip().lower()
-    if media not in SCAN_TYPES:
-        raise InvalidInput("A scan is a PDF, JPEG or PNG file.", code="bad_file_type")
-    if not content or len(content) > SCAN_MAX_BYTES:
-        raise InvalidInput(f"A scan is between 1 byte and {SCAN_MAX_BYTES // (1024 * 1024)} MB.", code="bad_file_size")
+    media = uploads.document_type(content, content_type, "A scan")
     folder = _scan_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{kind}-{record_id}-{secrets.token_hex(8)}{SCAN_TYPES[media]}"
+    name = f"{kind}-{record_id}-{secrets.token_hex(8)}{uploads.DOCUMENT_TYPES[media]}"
     (folder / name).write_text(crypto.encrypt_bytes(content))
     async with write_transaction():
         await table.update({table.file_name: name, table.file_type: media}).where(table.id == record_id)

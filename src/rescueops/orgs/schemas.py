@@ -78,7 +78,7 @@ class CoverageIn(BaseModel):
 class CoverageUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    coverage: list[CoverageIn] = Field(min_length=1)
+    coverage: list[CoverageIn] = Field(min_length=1, max_length=1000)
     reason: str = Field(min_length=2, max_length=500, description="Why the coverage changes; kept in the audit log")
 
 

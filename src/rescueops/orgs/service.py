@@ -16,6 +16,7 @@ from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import child_path, under
 from rescueops.db.search import contains
+from rescueops.db.statements import Statement
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
 from rescueops.orgs.schemas import (
     CoverageOut,
@@ -64,8 +65,11 @@ def _now() -> datetime:
 # --- units ---------------------------------------------------------------------------------
 
 
+_UNIT_BY_CODE = Statement(lambda code: OrgUnit.select(*_UNIT_COLUMNS).where(OrgUnit.code == code).limit(1))
+
+
 async def get_unit(code: str) -> OrgUnitOut:
-    row = await OrgUnit.select(*_UNIT_COLUMNS).where(OrgUnit.code == code).first()
+    row = await _UNIT_BY_CODE.first(code)
     if row is None:
         raise NotFound(f"No organisation unit with code '{code}'.")
     return OrgUnitOut.model_validate(row)
@@ -265,9 +269,12 @@ async def get_hub(code: str) -> HubOut:
     raise NotFound(f"No regional hub with code '{code}'.")
 
 
+_HUB_COVERAGE = Statement(lambda: HubCoverage.select(HubCoverage.hub.code.as_alias("hub_code"), HubCoverage.unit.path.as_alias("path")))
+
+
 async def hub_paths() -> dict[str, tuple[str, ...]]:
     """Each hub's scope as org paths: the units it covers (and what lies under them)."""
-    rows = await HubCoverage.select(HubCoverage.hub.code.as_alias("hub_code"), HubCoverage.unit.path.as_alias("path"))
+    rows = await _HUB_COVERAGE.rows()
     paths: dict[str, tuple[str, ...]] = {}
     for row in rows:
         paths[row["hub_code"]] = (*paths.get(row["hub_code"], ()), row["path"])

@@ -41,7 +41,7 @@ class _TeamFields(BaseModel):
 
     name_zh: str = Field(min_length=2, max_length=100)
     name_en: str = Field(default="", max_length=200)
-    specialties: list[str] = Field(default_factory=list, description="Category codes besides the primary one")
+    specialties: list[str] = Field(default_factory=list, max_length=30, description="Category codes besides the primary one")
     registration_kind: RegistrationKind
     registration_number: str = Field(min_length=1, max_length=64, description="民政登记号 or 备案文号")
     filing_date: date | None = Field(default=None, description="Date of the Red Cross filing document")
@@ -134,7 +134,7 @@ class FilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     captain_id: int = Field(description="Person id of the proposed captain")
-    deputy_ids: list[int] = Field(description="Person ids of the proposed deputy captains (2 or 3)")
+    deputy_ids: list[int] = Field(max_length=10, description="Person ids of the proposed deputy captains (2 or 3)")
     reason: str = Field(min_length=2, max_length=1000)
 
 

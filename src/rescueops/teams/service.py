@@ -17,6 +17,7 @@ from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
 from rescueops.db.search import contains
+from rescueops.db.statements import Statement
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
 from rescueops.events import service as events
 from rescueops.members import service as members
@@ -72,9 +73,11 @@ def _json(value: Any) -> Any:
 # --- categories ----------------------------------------------------------------------------
 
 
+_CATEGORIES = Statement(lambda: Category.select().order_by(Category.sort_order))
+
+
 async def list_categories() -> list[CategoryOut]:
-    rows = await Category.select().order_by(Category.sort_order)
-    return [CategoryOut.model_validate(row) for row in rows]
+    return [CategoryOut.model_validate(row) for row in await _CATEGORIES.rows()]
 
 
 @cache
@@ -152,12 +155,16 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
         return []
     ids = [row["id"] for row in rows]
     categories = {c.code: c for c in await list_categories()}
-    specialties = await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(
+    specialties: dict[int, list[CategoryOut]] = {}
+    for s in await Specialty.select(Specialty.team, Specialty.category.code.as_alias("code")).where(
         Specialty.team.is_in(ids)
-    ).order_by(Specialty.category.sort_order)
-    grades = await Grade.select(
+    ).order_by(Specialty.category.sort_order):
+        specialties.setdefault(s["team"], []).append(categories[s["code"]])
+    grades: dict[int, list[GradeOut]] = {}
+    for g in await Grade.select(
         Grade.team, Grade.category.code.as_alias("category"), Grade.level, Grade.assessed_on, Grade.valid_until
-    ).where(Grade.team.is_in(ids) & (Grade.status == GradeStatus.active.value))
+    ).where(Grade.team.is_in(ids) & (Grade.status == GradeStatus.active.value)):
+        grades.setdefault(g["team"], []).append(GradeOut.model_validate(g))
     leadership = await members.leadership_of(ids)
     counts = await members.active_counts(ids)
     out = []
@@ -170,8 +177,8 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
                                        "hub_code", "contact_phone", "self_sufficiency_hours", "party_organisation")},
                 unit=orgs.unit_ref(row, "unit"),
                 primary_category=categories[row["category_code"]],
-                specialties=[categories[s["code"]] for s in specialties if s["team"] == row["id"]],
-                grades=[GradeOut.model_validate(g) for g in grades if g["team"] == row["id"]],
+                specialties=specialties.get(row["id"], []),
+                grades=grades.get(row["id"], []),
                 leadership=lead,
                 leadership_problem=leadership_problem(row["status"], lead),
                 active_members=counts.get(row["id"], 0),
@@ -180,8 +187,11 @@ async def _team_outs(rows: list[dict[str, Any]]) -> list[TeamOut]:
     return out
 
 
+_TEAM_BY_CODE = Statement(lambda code: Team.select(*_TEAM_COLUMNS).where(Team.code == code).limit(1))
+
+
 async def team_row(code: str) -> dict[str, Any]:
-    row = await Team.select(*_TEAM_COLUMNS).where(Team.code == code).first()
+    row = await _TEAM_BY_CODE.first(code)
     if row is None:
         raise NotFound(f"No team with code '{code}'.")
     return row
@@ -212,13 +222,13 @@ async def list_teams(
     conditions = [within(Team.path, scopes)]
     for code in filter(None, (league, unit)):
         conditions.append(under(Team.path, (await orgs.get_unit(code)).path))
+    # Sub-selects, not id lists: the SQL stays the same size however many teams have the specialty or grade.
     if category:
         category_id = (await _category_ids([category], "category"))[category]
         with_specialty = Specialty.select(Specialty.team).where(Specialty.category == category_id)
-        conditions.append((Team.primary_category == category_id) | Team.id.is_in([r["team"] for r in await with_specialty] or [-1]))
+        conditions.append((Team.primary_category == category_id) | Team.id.is_in(with_specialty))
     if level is not None:
-        graded = await Grade.select(Grade.team).where((Grade.level == level) & (Grade.status == GradeStatus.active.value))
-        conditions.append(Team.id.is_in([r["team"] for r in graded] or [-1]))
+        conditions.append(Team.id.is_in(Grade.select(Grade.team).where((Grade.level == level) & (Grade.status == GradeStatus.active.value))))
     if status:
         conditions.append(Team.status == status.value)
     if q:
@@ -459,15 +469,14 @@ async def file_leadership(principal: Principal, code: str, filing: FilingIn) -> 
         raise InvalidInput("The proposed leadership is the one already in place.", code="no_change")
     team_id = (await team_row(code))["id"]
     async with write_transaction():
-        if await LeadershipFiling.exists().where(
-            (LeadershipFiling.team == team_id) & (LeadershipFiling.status == FilingStatus.pending.value)
-        ):
-            raise Conflict("A leadership filing for this team is already waiting for a decision.", code="filing_pending")
+        # One pending filing per team is a partial unique index: a second one, even filed at the same moment, inserts nothing.
         rows = await LeadershipFiling.insert(
             LeadershipFiling(team=team_id, status=FilingStatus.pending.value, proposed=json.dumps(proposed),
                              previous=json.dumps(previous), reason=filing.reason, filed_by=principal.user_id,
                              filed_by_name=principal.display_name, filed_at=_now())
-        ).returning(LeadershipFiling.id)
+        ).on_conflict(action="DO NOTHING").returning(LeadershipFiling.id)
+        if not rows:
+            raise Conflict("A leadership filing for this team is already waiting for a decision.", code="filing_pending")
         await accounts.record_audit(principal, "teams.filing.file", "filing", str(rows[0]["id"]), team.path,
                                     {"team": code, "proposed": proposed, "reason": filing.reason})
         await events.emit(principal, "leadership.filed", LeadershipEvent(
@@ -529,7 +538,8 @@ async def decide_filing(principal: Principal, filing_id: int, decision: Decision
         if not won:
             raise Conflict("This filing was decided by someone else a moment ago.", code="already_decided")
         if decision.approve:
-            # People may have left since the filing; the leadership applied must still be valid.
+            # People may have left since the filing; the leadership applied must still be valid, and stay so until it is.
+            await members.lock_open_memberships(row["id"])
             proposed = [filing.proposed.captain.id, *[d.id for d in filing.proposed.deputies]]
             await members.require_active_members(filing.team_code, proposed)
             await members.apply_leadership(principal, row["id"], filing.proposed.captain.id, [d.id for d in filing.proposed.deputies])
