@@ -151,8 +151,9 @@ def explain(result: dict[str, Any]) -> str:
         f"CPU per event while the backlog drained: {parts}; {total:.3f} ms in all "
         "(each event is one publish with its confirm and two quorum-queue deliveries, applied by two consumers; "
         "the broker's figure is the whole broker, whatever else used it meanwhile).",
-        f"On {cores} cores that caps the pipeline at {cores * 1000 / total:.0f} events/s if nothing else ran; "
-        f"the load average was {result['load_average'][0]} before and {result['load_average'][1]} after the run.",
+        f"On {cores} cores that caps the pipeline at {cores * 1000 / total:.0f} events/s if nothing else ran "
+        f"({TARGETS['events_per_s']:,} events/s would need at most {cores * 1000 / TARGETS['events_per_s']:.2f} ms per event "
+        f"in all); the load average was {result['load_average'][0]} before and {result['load_average'][1]} after the run.",
         "Below: the first worker under cProfile (a shorter run), by own time, then by cumulative time.",
     ]
     return "\n".join(lines)

@@ -221,8 +221,8 @@ async def claim(holder: str, limit: int = BATCH, *, reclaim_own: bool = False) -
     is checked again on the locked rows, so a row is never held by two claimers at once.
 
     ``reclaim_own``, for a holder that is one loop (the in-process bus): rows it still holds are ones it could not give
-    back (the database went away mid-batch), taken again at once rather than after :data:`CLAIM_FOR`. Not for a relay,
-    whose lanes share a holder: another lane's batch may be in flight, and would be published twice.
+    back (the database went away mid-batch), taken again at once rather than after :data:`CLAIM_FOR`. Relays don't use it:
+    their rows wait out the claim, so a batch whose publish is still being confirmed is never published twice.
     """
     now = datetime.now(UTC)
     lock = " FOR UPDATE SKIP LOCKED" if _postgres() else ""
