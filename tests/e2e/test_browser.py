@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 
 
 def wait(browser, condition, timeout: float = 10):
-    return WebDriverWait(browser, timeout).until(condition)
+    # An htmx swap can replace an element between finding it and reading it: that is "not yet", not a failure.
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def click_to_load(browser, element) -> None:
