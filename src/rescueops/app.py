@@ -47,6 +47,8 @@ from rescueops.orgs.routes import OrgController
 from rescueops.settings import Settings, get_settings
 from rescueops.teams.pages import TeamPages
 from rescueops.teams.routes import FilingController, TeamController
+from rescueops.training import pages as training_pages
+from rescueops.training import routes as training_routes
 from rescueops.uploads import BODY_MAX_BYTES
 from rescueops.web import i18n
 from rescueops.web.errors import EXCEPTION_HANDLERS, DocumentedErrors
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             GradingController,
             DeploymentController,
             CoordinationController,
+            *training_routes.CONTROLLERS,
             ics_feed,
             public_aeds,
             AccountPages,
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             GradingPages,
             DeploymentPages,
             CoordinationPages,
+            *training_pages.PAGES,
             create_static_files_router(path="/static", directories=[str(WEB / "static")], include_in_schema=False),
         ],
         dependencies={"page": Provide(provide_page, sync_to_thread=False)},

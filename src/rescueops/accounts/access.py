@@ -27,6 +27,10 @@ _GRADING = {"grading.assess", "grading.score", "grading.readiness"}
 _GRADING_REGION = {"grading.confirm", "grading.rubrics"}
 # Cross-region assistance: asking for help and following requests on the board; offering teams is the hubs' part.
 _ASSISTANCE = {"assistance.view", "assistance.request"}
+# First-aid training of the public (应急救护培训). Scores are entered only by the sitting's examiner (教考分离); the
+# course catalogue is kept by the region.
+_TRAINING = {"training.view", "training.manage", "training.certify", "training.instructors", "training.targets"}
+_TRAINING_REGION = {"training.courses"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
@@ -36,20 +40,25 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
         | _ASSISTANCE
         | _GRADING
         | _GRADING_REGION
-        | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view", "service_accounts.manage", "assistance.offer"}
+        | _TRAINING
+        | _TRAINING_REGION
+        | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view", "service_accounts.manage", "assistance.offer",
+           "training.examine"}
     ),
     Role.region_coordinator: frozenset(
-        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | _GRADING_REGION
+        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | _GRADING_REGION | _TRAINING | _TRAINING_REGION
         | {"orgs.manage", "hubs.manage", "users.view", "users.manage", "audit.view"}
     ),
     Role.hub_coordinator: frozenset(
         _EVERYONE | _ASSISTANCE | {"users.view", "events.view", "drills.manage", "deployments.manage", "assistance.offer", "grading.readiness"}
     ),
     Role.league_supervisor: frozenset(
-        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | {"grading.rubrics", "orgs.manage", "users.view", "users.manage", "audit.view"}
+        _EVERYONE | _ROSTER | _SUPERVISION | _ASSISTANCE | _GRADING | _TRAINING | {"grading.rubrics", "orgs.manage", "users.view", "users.manage", "audit.view"}
     ),
-    Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | _GRADING | {"users.view", "users.manage"}),
+    Role.county_officer: frozenset(_EVERYONE | _ROSTER | _SUPERVISION | _GRADING | _TRAINING | {"users.view", "users.manage"}),
     Role.logistics: frozenset(_EVERYONE | {"equipment.manage"}),
+    Role.training_officer: frozenset(_EVERYONE | _TRAINING),
+    Role.examiner: frozenset(_EVERYONE | {"training.view", "training.examine"}),
     Role.captain: frozenset(_EVERYONE | _ROSTER),
     Role.deputy_captain: frozenset(_EVERYONE | _ROSTER),
     Role.member: frozenset(_EVERYONE),
@@ -64,6 +73,8 @@ ROLE_RANK: dict[Role, int] = {
     Role.league_supervisor: 2,
     Role.county_officer: 3,
     Role.logistics: 3,
+    Role.training_officer: 3,
+    Role.examiner: 4,
     Role.captain: 4,
     Role.deputy_captain: 4,
     Role.member: 5,

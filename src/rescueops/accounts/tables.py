@@ -15,6 +15,8 @@ class Role(str, Enum):
     league_supervisor = "league_supervisor"
     county_officer = "county_officer"
     logistics = "logistics"
+    training_officer = "training_officer"  # 培训干事: first-aid training of the public at a county or league Red Cross
+    examiner = "examiner"  # 考核员 of the examiner pool: enters exam scores, never for a session they taught
     captain = "captain"
     deputy_captain = "deputy_captain"
     member = "member"

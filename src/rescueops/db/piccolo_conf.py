@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "rescueops.deployments.piccolo_app",
         "rescueops.coordination.piccolo_app",
         "rescueops.grading.piccolo_app",
+        "rescueops.training.piccolo_app",
     ]
 )

@@ -335,6 +335,22 @@ async def find_person_by_id_number(id_number: str) -> dict[str, Any] | None:
     return await Person.select().where(Person.id_number_hash == crypto.lookup_hash(id_number)).first()
 
 
+async def insert_person(data: PersonIn) -> int:
+    """A new person row (inside the caller's transaction): the ID number encrypted, with its lookup hash."""
+    rows = await Person.insert(
+        Person(
+            gender=data.gender.value,
+            birth_date=data.birth_date,
+            id_number_encrypted=crypto.encrypt(data.id_number),
+            id_number_hash=crypto.lookup_hash(data.id_number),
+            id_number_last4=data.id_number[-4:],
+            created_at=_now(),
+            **_person_values(data),
+        )
+    ).returning(Person.id)
+    return rows[0]["id"]
+
+
 def _person_values(data: PersonIn | PersonUpdate) -> dict[str, Any]:
     values = data.model_dump(exclude={"id_number", "gender", "birth_date"})
     values["languages"] = json.dumps(values["languages"])
@@ -370,18 +386,7 @@ async def _join(principal: Principal | None, team: dict[str, Any], data: JoinIn)
             person_id = existing["id"]
             await Person.update(_person_values(data.person)).where(Person.id == person_id)
         else:
-            rows = await Person.insert(
-                Person(
-                    gender=data.person.gender.value,
-                    birth_date=data.person.birth_date,
-                    id_number_encrypted=crypto.encrypt(data.person.id_number),
-                    id_number_hash=crypto.lookup_hash(data.person.id_number),
-                    id_number_last4=data.person.id_number[-4:],
-                    created_at=_now(),
-                    **_person_values(data.person),
-                )
-            ).returning(Person.id)
-            person_id = rows[0]["id"]
+            person_id = await insert_person(data.person)
         role = TeamRole.member if data.status is MemberStatus.active else TeamRole.probationary
         rows = await Membership.insert(
             Membership(person=person_id, team=team["id"], role=role.value, status=data.status.value, joined_on=data.joined_on)

@@ -103,6 +103,8 @@ class Certificate(Table, tablename="members_certificate"):
     expires_on = Date(null=True, default=None)
     file_name = Varchar(length=200, default="")  # scanned copy under var/uploads
     file_type = Varchar(length=100, default="")
+    # "" when entered on the roster; "training" when issued by first-aid training, which alone may change or revoke it.
+    source = Varchar(length=16, default="")
     created_at = Timestamptz()
 
 
