@@ -248,6 +248,19 @@ class Enrolment(Table, tablename="training_enrolment"):
     enrolled_at = Timestamptz()
 
 
+class EnrolmentImport(Table, tablename="training_enrolment_import"):
+    """An uploaded trainee list awaiting confirmation, like the roster import: kept encrypted (it holds ID numbers),
+    parsed again on commit, deleted once committed or after a day."""
+
+    session = ForeignKey(TrainingSession, on_delete=OnDelete.cascade)
+    file_name = Varchar(length=200)
+    content_encrypted = Text()
+    report = JSONB()
+    uploaded_by = Integer()
+    uploaded_at = Timestamptz()
+    committed_at = Timestamptz(null=True, default=None)
+
+
 class Attendance(Table, tablename="training_attendance"):
     """Hours present on one day; unique per (enrolment, day) by an index in the migration."""
 

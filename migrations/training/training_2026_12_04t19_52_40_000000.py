@@ -6,7 +6,7 @@ from piccolo.table import Table
 
 from rescueops.db.paths import binary_collation
 
-ID = "2026-12-04T19:46:50:000000"
+ID = "2026-12-04T19:52:40:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "training indexes"
 
