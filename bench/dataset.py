@@ -1,5 +1,6 @@
 """The national-scale data set: 31 provinces of org units, 3,000 teams, 90,000 members, 600,000 items with a ledger
-of 2 million stock movements, 50,000 drills, 5,000 deployments; every count scaled by ``--fraction``.
+of 2 million stock movements, 50,000 drills, 5,000 deployments, 200,000 training sessions with 5 million certificates;
+every count scaled by ``--fraction``.
 
     python -m bench.dataset --fraction 0.1 [--seed 20261203] [--database rescueops_bench_10]
 
@@ -33,7 +34,7 @@ from bench import common
 
 # Full-size counts (fraction 1.0); every count is scaled by the fraction, never below one.
 FULL = {"provinces": 30, "teams": 3000, "members": 90000, "items": 600000, "movements": 2000000, "drills": 50000,
-        "deployments": 5000}
+        "deployments": 5000, "training_sessions": 200000, "certificates": 5000000}
 LEAGUES_PER_PROVINCE = 12
 COUNTIES_PER_PROVINCE = 90
 BATCH = 20000  # rows per COPY: large enough to amortise a round trip, small enough to keep memory flat
@@ -89,7 +90,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                        "card_version", "created_at"),
     "members_membership": ("id", "person", "team", "role", "status", "joined_on", "left_on", "exit_reason"),
     "members_membership_event": ("id", "membership", "kind", "from_value", "to_value", "reason", "effective_on", "by_user", "at"),
-    "members_certificate": ("id", "person", "type", "number", "issued_on", "expires_on", "file_name", "file_type", "created_at"),
+    "members_certificate": ("id", "person", "type", "number", "issued_on", "expires_on", "file_name", "file_type", "created_at",
+                            "source"),
     "members_insurance": ("id", "person", "insurer", "policy_number", "starts_on", "ends_on", "file_name", "file_type", "created_at"),
     "members_hours": ("id", "person", "team", "source", "source_ref", "worked_on", "hours", "note", "status", "entered_by",
                       "decided_by", "created_at"),
@@ -127,6 +129,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                          "condition", "return_note"),
     "deployments_log": ("id", "deployment", "kind", "occurred_at", "text", "quantity", "lat", "lon", "recorded_at", "recorded_by",
                         "recorded_by_name", "voided_at", "void_reason"),
+    "training_organisation": ("id", "unit", "unit_path", "name", "kind", "sector", "created_at"),
+    "training_base": ("id", "code", "unit", "unit_path", "kind", "name_zh", "name_en", "address", "capacity", "opening", "active",
+                      "created_at"),
+    "training_instructor": ("id", "person", "unit", "unit_path", "kind", "qualification_number", "qualified_on",
+                            "qualification_expires_on", "last_refresher_on", "stars", "active", "created_at"),
+    "training_examiner": ("id", "person", "unit", "unit_path", "qualification_number", "qualified_until", "active", "created_at"),
+    "training_session": ("id", "code", "course_version", "unit", "unit_path", "organisation", "sector", "base", "place", "title",
+                         "starts_on", "ends_on", "capacity", "status", "reported_attendance", "created_by", "created_at"),
+    "training_session_instructor": ("id", "session", "instructor", "hours"),
+    "training_enrolment": ("id", "session", "person", "status", "hours", "enrolled_by", "enrolled_at"),
+    "training_exam_sitting": ("id", "session", "examiner", "attempt", "held_on", "created_by", "created_at"),
+    "training_exam_score": ("id", "sitting", "enrolment", "theory", "practical", "absent", "passed", "entered_by", "entered_at"),
+    "training_certificate": ("id", "number", "verify_token", "person", "course_version", "session", "sitting", "examiner",
+                             "unit_path", "kind", "issued_on", "expires_on", "revoked_on", "revoked_reason", "revoked_by",
+                             "member_certificate", "issued_by", "created_at"),
+    "training_certificate_serial": ("id", "prefix", "last"),
+    "training_target": ("id", "year", "unit", "unit_path", "label", "line_unit", "organisation", "sector", "certified", "junior",
+                        "awareness", "imported_by", "imported_at"),
 }
 
 
@@ -138,6 +158,23 @@ def pct_label(fraction: float) -> str:
     """10 for 0.1, 100 for 1.0, 0_2 for 0.002: the suffix of the database and result names."""
     pct = fraction * 100
     return str(round(pct)) if abs(pct - round(pct)) < 1e-9 and pct >= 1 else f"{pct:g}".replace(".", "_")
+
+
+# The tally of every certificate and awareness session at once: the statements of rescueops.training.progress, set-based.
+TALLY_ALL = """
+INSERT INTO training_tally (unit_path, organisation, sector, kind, month, expires_month, certificates, attendances)
+SELECT c.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind, CAST(date_trunc('month', c.issued_on) AS date),
+       COALESCE(CAST(date_trunc('month', c.expires_on) AS date), '9999-12-01'), COUNT(*), 0
+FROM training_certificate c JOIN training_session s ON s.id = c.session WHERE c.revoked_on IS NULL
+GROUP BY 1, 2, 3, 4, 5, 6;
+INSERT INTO training_tally (unit_path, organisation, sector, kind, month, expires_month, certificates, attendances)
+SELECT s.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind, CAST(date_trunc('month', s.starts_on) AS date), '9999-12-01', 0,
+       SUM(s.reported_attendance)
+FROM training_session s JOIN training_course_version v ON v.id = s.course_version JOIN training_course c ON c.id = v.course
+WHERE s.reported_attendance > 0 GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (unit_path, organisation, sector, kind, month, expires_month)
+DO UPDATE SET attendances = training_tally.attendances + excluded.attendances;
+"""
 
 
 # --- the records the generators keep in memory (small: per team and per unit, never per item or movement) ----------
@@ -525,7 +562,7 @@ class Generator:
         issued = self.day_between(self.today - timedelta(days=365 * 4), self.today - timedelta(days=10))
         expires = add_months(issued, kind["validity_months"]) if kind["validity_months"] else None
         w.add("members_certificate", (self.ids("members_certificate"), person, kind["id"], f"{kind['code'].upper()}-{issued.year}-{person:07d}",
-                                      issued, expires, "", "", self.moment(issued, 5)))
+                                      issued, expires, "", "", self.moment(issued, 5), ""))
 
     # --- deployments that are open now: planned first, because their items are checked out ---------------------
 
@@ -984,6 +1021,185 @@ class Generator:
             w.add("deployments_item", (self.ids("deployments_item"), deployment, tag, type_name, checkout, out, captain, back,
                                        "ok" if back else "", ""))
 
+    # --- first-aid training of the public -----------------------------------------------------------------------
+
+    async def training_phase(self) -> None:
+        """Training at a province's scale: instructors and examiners (people of their own), named organisations and a
+        base per league, sessions of every course kind over the years of history (two in five in Inner Mongolia, so one
+        region holds millions of certificates), each certificate session's class enrolled, examined once (re-sits for a
+        few), the passed certified — numbered, with the roster copy in members_certificate, as the exams part writes
+        them. Awareness sessions report heads. The tally is counted at the end, set-based, like the services keep it.
+        Not generated: attendance rows by day (each enrolment carries its hours), bookings, scores of withdrawn trainees."""
+        from rescueops import crypto
+        from rescueops.calendar import add_months
+        from rescueops.members.identity import check_digit
+        from rescueops.training.certificates import certificate_number, number_prefix
+        from rescueops.training.exams import passes
+
+        rng, ref = self.rng, self.ref
+        courses = ref["courses"]
+        if not courses:
+            raise RuntimeError("no training courses in the database: is the course catalogue part of `seed reference`?")
+        w = Writer(self.conn, "members_person", "training_organisation", "training_base", "training_instructor", "training_examiner",
+                   "training_session", "training_session_instructor", "training_enrolment", "training_exam_sitting",
+                   "training_exam_score", "members_certificate", "training_certificate", "training_target")
+        admin = self.by("admin")[0]
+        counties = [u for u in self.units if u.kind == "county"]
+        leagues = [u for u in self.units if u.kind == "league"]
+        inner = [u for u in counties if u.province == "150000"]
+        elsewhere = [u for u in counties if u.province != "150000"]
+        trainee_seq = itertools.count()
+        returning: dict[str, list[int]] = {}  # per county, earlier trainees who may come back (bounded)
+
+        def person(area: str, name: str, created: datetime) -> int:
+            """A new person with an ID number unique by construction (area, birth day, sequence from one counter)."""
+            while True:
+                n = next(trainee_seq)
+                male = n % 2 == 1
+                born = date(1955, 1, 1) + timedelta(days=(n // 500) % 18000)
+                first17 = f"{area}{born:%Y%m%d}{(n % 500) // 2 * 2 + (1 if male else 0):03d}"
+                number = first17 + check_digit(first17)
+                if number not in self.id_numbers:  # the rescue-team members' numbers
+                    break
+            person_id = self.ids("members_person")
+            w.add("members_person", (person_id, name, "male" if male else "female", born, crypto.encrypt(number),
+                                     crypto.lookup_hash(number), number[-4:], f"13{rng.randint(100000000, 999999999)}", "", "", "",
+                                     "", "", '["zh"]', None, 1, created))
+            return person_id
+
+        # Instructors (3–6 per county, a third full-time) and examiners (three per league), qualified in the history.
+        instructors: dict[str, list[int]] = {}
+        for unit in counties:
+            for _ in range(rng.randint(3, 6)):
+                qualified = self.day_between(self.start.date() - timedelta(days=700), self.today - timedelta(days=30))
+                created = self.moment(qualified, 2)
+                instructor = self.ids("training_instructor")
+                w.add("training_instructor", (instructor, person(unit.code, self.name(False), created), unit.id, unit.path,
+                                              "full_time" if rng.random() < 0.35 else "part_time", f"SZ{unit.code}{instructor:06d}",
+                                              qualified, add_months(qualified, 36), qualified + timedelta(days=rng.randint(200, 600)),
+                                              rng.choice((0, 1, 2, 3, 3, 4, 5)), True, created))
+                instructors.setdefault(unit.code, []).append(instructor)
+            await w.maybe_flush()
+        examiners: dict[str, list[int]] = {}
+        for unit in leagues:
+            for _ in range(3):
+                created = self.moment(self.start.date(), 2)
+                examiner = self.ids("training_examiner")
+                w.add("training_examiner", (examiner, person(unit.code[:4] + "02", self.name(False), created), unit.id, unit.path,
+                                            f"KH{unit.code}{examiner:05d}", self.today + timedelta(days=700), True, created))
+                examiners.setdefault(unit.code, []).append(examiner)
+        organisations: dict[str, list[tuple[int, str]]] = {}
+        kinds = [("school", "campus", "中学"), ("company", "workplace_safety", "能源公司"), ("agency", "government", "人民政府"),
+                 ("village", "villages", "嘎查村"), ("community", "communities", "社区居委会")]
+        for unit in counties:
+            for number in range(1, 9):
+                kind, sector, suffix = kinds[number % len(kinds)]
+                organisation = self.ids("training_organisation")
+                w.add("training_organisation", (organisation, unit.id, unit.path, f"{unit.name_zh}第{number}{suffix}", kind, sector,
+                                                self.moment(self.start.date(), 1)))
+                organisations.setdefault(unit.code, []).append((organisation, sector))
+        bases: dict[str, int] = {}
+        opening = json.dumps({str(day): ["08:30", "17:30"] for day in range(1, 6)})
+        for unit in leagues:
+            base = self.ids("training_base")
+            w.add("training_base", (base, f"B{unit.code}", unit.id, unit.path, "training_base", f"{unit.name_zh}应急救护培训基地",
+                                    "", f"{unit.name_zh}红十字会", 120, opening, True, self.moment(self.start.date(), 1)))
+            bases[unit.code[:4] + "00"] = base
+        await w.flush()
+
+        # Sessions: the course mix, a class size that gives the certificate count, one sitting (a re-sit for a few).
+        mix = [("awareness", 0.30), ("first_aider", 0.36), ("junior_first_aider", 0.14), ("cpr_aed", 0.15), ("refresher", 0.04),
+               ("instructor", 0.01)]
+        total = self.counts["training_sessions"]
+        certificate_sessions = total * (1 - mix[0][1])
+        held_share = (self.today - self.start.date()).days / ((self.today - self.start.date()).days + 60)  # the rest are ahead
+        mean_class = self.counts["certificates"] / certificate_sessions / 0.95 / held_share
+        sample_tokens: list[str] = []
+        serials: dict[str, int] = {}
+        for _ in range(total):
+            unit = rng.choice(inner) if rng.random() < 0.4 else rng.choice(elsewhere)
+            course = courses[weighted(rng, mix)]
+            starts = self.day_between(self.start.date(), self.today + timedelta(days=60))
+            days = 2 if float(course["hours"]) > 8 else 1
+            past = starts + timedelta(days=days) < self.today
+            organisation, sector = rng.choice(organisations[unit.code]) if rng.random() < 0.7 else (None, rng.choice(
+                ("communities", "volunteers", "rescue_forces", "transport", "elderly_care", "sports", "scenic", "border_police")))
+            session = self.ids("training_session")
+            code = f"PX{unit.code}{starts:%y}{session:07d}"
+            base = bases.get(unit.code[:4] + "00") if rng.random() < 0.2 else None
+            created = self.moment(starts - timedelta(days=14), 3)
+            capacity = 300 if course["kind"] == "awareness" else 60
+            heads = rng.randint(40, 300) if course["kind"] == "awareness" and past else 0
+            w.add("training_session", (session, code, course["version"], unit.id, unit.path, organisation, sector, base,
+                                       "" if base else f"{unit.name_zh}红十字会培训室", f"{course['name_zh']}（{unit.name_zh}）", starts,
+                                       starts + timedelta(days=days - 1), capacity, "completed" if past else "open", heads, admin, created))
+            taught = rng.sample(instructors[unit.code], min(len(instructors[unit.code]), rng.choice((1, 2, 2))))
+            for instructor in taught:
+                w.add("training_session_instructor", (self.ids("training_session_instructor"), session, instructor,
+                                                      Decimal(course["hours"]) / len(taught)))
+            if course["kind"] == "awareness":
+                await w.maybe_flush()
+                continue
+            size = max(5, min(capacity, round(rng.gauss(mean_class, mean_class / 4))))
+            league = unit.code[:4] + "00"
+            examiner = rng.choice(examiners.get(league) or examiners[rng.choice(list(examiners))])
+            held = starts + timedelta(days=days - 1)
+            sitting = self.ids("training_exam_sitting") if past else None
+            if sitting:
+                w.add("training_exam_sitting", (sitting, session, examiner, 1, held, admin, self.moment(held, 8)))
+            prefix = number_prefix(course["kind"], unit.code, held)
+            earlier = returning.setdefault(unit.code, [])
+            trainees = []
+            for _ in range(size):
+                enrolled = self.moment(starts - timedelta(days=rng.randint(1, 10)), 4)
+                # One in five comes back (a refresher, a second course); the rest are new to the Red Cross.
+                again = earlier.pop(rng.randrange(len(earlier))) if earlier and rng.random() < 0.2 else None
+                trainee = again or person(unit.code, self.name(unit.province == "150000"), enrolled)
+                trainees.append(trainee)
+                enrolment = self.ids("training_enrolment")
+                w.add("training_enrolment", (enrolment, session, trainee, "enrolled", Decimal(course["hours"]) if past else Decimal(0),
+                                             admin, enrolled))
+                if not sitting:
+                    continue
+                # Nineteen in twenty pass; a failed trainee misses one part's mark.
+                low_theory, low_practical = course["theory_pass"] or 60, course["practical_pass"] or 60
+                theory, practical = rng.randint(low_theory, 100), rng.randint(low_practical, 100)
+                if rng.random() < 0.05:
+                    theory = rng.randint(40, low_theory - 1)
+                passed = passes(theory, practical, False, course["theory_pass"], course["practical_pass"])
+                w.add("training_exam_score", (self.ids("training_exam_score"), sitting, enrolment, theory, practical, False, passed,
+                                              admin, self.moment(held, 10)))
+                if not passed:
+                    continue
+                serials[prefix] = serial = serials.get(prefix, 0) + 1
+                number = certificate_number(prefix, serial)
+                expires = add_months(held, course["validity_months"]) if course["validity_months"] else None
+                token = f"{rng.getrandbits(128):032x}"
+                revoked = held + timedelta(days=30) if rng.random() < 0.001 and held + timedelta(days=30) < self.today else None
+                copy = self.ids("members_certificate") if course["certificate_type"] and not revoked else None  # revoking deletes it
+                if copy:
+                    w.add("members_certificate", (copy, trainee, course["certificate_type"], number, held, expires, "", "",
+                                                  self.moment(held, 12), "training"))
+                w.add("training_certificate", (self.ids("training_certificate"), number, token, trainee, course["version"], session,
+                                               sitting, examiner, unit.path, course["kind"], held, expires, revoked,
+                                               "证书信息有误" if revoked else "", admin if revoked else None,
+                                               copy, admin, self.moment(held, 12)))
+                if unit.province == "150000" and len(sample_tokens) < 200 and not revoked and rng.random() < 0.01:
+                    sample_tokens.append(token)
+            earlier.extend(trainees[: 400 - len(earlier)])
+            await w.maybe_flush()
+        for league in (u for u in leagues if u.province == "150000"):
+            for county in (u for u in inner if u.path.startswith(league.path)):
+                w.add("training_target", (self.ids("training_target"), self.today.year, league.id, league.path, county.name_zh, county.id,
+                                          None, None, 600, 150, 3000, admin, self.moment(date(self.today.year, 1, 10), 2)))
+        await w.flush()
+        # The serial counters the exams part continues from, and the tally, as the services keep them.
+        await self.conn.copy_records_to_table("training_certificate_serial", records=[
+            (self.ids("training_certificate_serial"), prefix, last) for prefix, last in serials.items()], columns=("id", "prefix", "last"))
+        await self.conn.execute(TALLY_ALL)
+        self.sample["training"] = {"verify_tokens": sample_tokens, "unit": SAMPLE_REGION, "league": SAMPLE_LEAGUE,
+                                   "year": self.today.year}
+
 
 # --- around the bulk load: reading the reference, the services' part, the finish -------------------------------------
 
@@ -1039,8 +1255,14 @@ async def read_reference(conn: Any) -> dict[str, Any]:
                           "duration_minutes": scenario.duration_minutes, "objectives": [o.id for o in scenario.objectives],
                           "measures_mobilisation": scenario.measures_mobilisation,
                           "equipment": [{"type": e.type, "quantity": e.quantity} for e in scenario.equipment]})
+    courses = {}
+    for r in await conn.fetch(
+            "SELECT DISTINCT ON (c.kind) c.kind, c.name_zh, v.id AS version, v.hours, v.validity_months, v.certificate_type, "
+            "v.theory_pass, v.practical_pass FROM training_course c JOIN training_course_version v ON v.course = c.id "
+            "WHERE c.active ORDER BY c.kind, c.id, v.version DESC"):
+        courses[r["kind"]] = dict(r)
     return {"units": units, "categories": categories, "certificate_types": certificate_types, "equipment_types": equipment_types,
-            "kit_templates": kit_templates, "scenarios": scenarios}
+            "kit_templates": kit_templates, "scenarios": scenarios, "courses": courses}
 
 
 async def next_ids(conn: Any) -> dict[str, int]:
@@ -1156,6 +1378,7 @@ async def load(fraction: float, seed: int = common.SEED) -> dict[str, Any]:
         await timed("stock", gen.stock_phase())
         await timed("drills", gen.drills_phase())
         await timed("deployments", gen.deployments_phase())
+        await timed("training", gen.training_phase())
         peak = {"after_bulk": common.peak_rss_kib(os.getpid())}
         if deferred:
             await conn.execute("SET session_replication_role = DEFAULT")

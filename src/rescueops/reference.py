@@ -1,5 +1,5 @@
 """All shipped reference data, loaded idempotently: organisation tree, team categories, certificate types,
-equipment types, kit templates, the drill scenario library and the grading rubrics."""
+equipment types, kit templates, the drill scenario library, the grading rubrics and the training course catalogue."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rescueops.grading import service as grading
 from rescueops.members import service as members
 from rescueops.orgs import service as orgs
 from rescueops.teams import service as teams
+from rescueops.training import service as training
 
 
 async def load_all() -> list[str]:
@@ -26,4 +27,5 @@ async def load_all() -> list[str]:
         f"kit templates: {kit_templates} added",
         *await drills.sync_library(),
         *await grading.load_rubrics(),
+        *await training.load_courses(),
     ]

@@ -90,6 +90,29 @@ RULES: tuple[Rule, ...] = (
            OR NOT EXISTS (SELECT 1 FROM events_outbox o WHERE o.event_id = p.event_id)"""),
     Rule("events the hubs received are in the outbox", "events_received", """
         SELECT r.id AS k FROM events_received r WHERE NOT EXISTS (SELECT 1 FROM events_outbox o WHERE o.event_id = r.event_id)"""),
+    # The training tally (training.progress) against a recount: certificates not revoked, and awareness sessions' reported
+    # heads, by the tally's key (unit path | organisation | sector | kind | month | expiry month, months as YYYY-MM).
+    Rule("the training tally equals a recount of certificates and awareness attendances", "training_tally key", """
+        SELECT k FROM (
+            SELECT k, SUM(certificates) AS certificates, SUM(attendances) AS attendances FROM (
+                SELECT y.unit_path || '|' || CAST(y.organisation AS TEXT) || '|' || y.sector || '|' || y.kind || '|'
+                       || substr(CAST(y.month AS TEXT), 1, 7) || '|' || substr(CAST(y.expires_month AS TEXT), 1, 7) AS k,
+                       y.certificates AS certificates, y.attendances AS attendances
+                FROM training_tally y
+                UNION ALL
+                SELECT c.unit_path || '|' || CAST(COALESCE(s.organisation, 0) AS TEXT) || '|' || s.sector || '|' || c.kind || '|'
+                       || substr(CAST(c.issued_on AS TEXT), 1, 7) || '|' || COALESCE(substr(CAST(c.expires_on AS TEXT), 1, 7), '9999-12'),
+                       -COUNT(*), 0
+                FROM training_certificate c JOIN training_session s ON s.id = c.session WHERE c.revoked_on IS NULL
+                GROUP BY c.unit_path, s.organisation, s.sector, c.kind, substr(CAST(c.issued_on AS TEXT), 1, 7),
+                         substr(CAST(c.expires_on AS TEXT), 1, 7)
+                UNION ALL
+                SELECT s.unit_path || '|' || CAST(COALESCE(s.organisation, 0) AS TEXT) || '|' || s.sector || '|' || co.kind || '|'
+                       || substr(CAST(s.starts_on AS TEXT), 1, 7) || '|9999-12', 0, -s.reported_attendance
+                FROM training_session s JOIN training_course_version v ON v.id = s.course_version
+                JOIN training_course co ON co.id = v.course WHERE s.reported_attendance <> 0
+            ) parts GROUP BY k
+        ) sums WHERE certificates <> 0 OR attendances <> 0"""),
 )
 
 # Errors of a query the database refused (a table missing from an old or broken database): reported, not raised.

@@ -61,7 +61,11 @@ class ParsedFile:
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column header, message)
 
 
-def read(filename: str, content: bytes) -> ParsedFile:
+def read(filename: str, content: bytes, columns: list[Column] | None = None) -> ParsedFile:
+    """The rows of an upload under ``columns`` (the roster's by default; the training enrolment list passes its own)."""
+    columns = columns or COLUMNS
+    by_header = {c.header: c for c in columns} | {c.key: c for c in columns}
+    header_of = {c.key: c.header for c in columns}
     table = [(n, row) for n, row in spreadsheets.table(filename, content) if any(v not in (None, "") for v in row)]
     if not table:
         raise RosterFileError("the file is empty")
@@ -70,11 +74,11 @@ def read(filename: str, content: bytes) -> ParsedFile:
     unknown = []
     for value in header_row:
         header = str(value or "").strip().rstrip("*").strip()
-        column = BY_HEADER.get(header)
+        column = by_header.get(header)
         if header and column is None:
             unknown.append(header)
         keys.append(column.key if column else None)
-    missing = [c.header for c in COLUMNS if c.required and c.key not in keys]
+    missing = [c.header for c in columns if c.required and c.key not in keys]
     if missing or unknown:
         parts = []
         if missing:
@@ -84,7 +88,7 @@ def read(filename: str, content: bytes) -> ParsedFile:
         raise RosterFileError("wrong headers — " + "; ".join(parts) + ". Use the template's first row.")
     duplicated = sorted({k for k in keys if k and keys.count(k) > 1})
     if duplicated:
-        raise RosterFileError(f"columns given twice: {', '.join(HEADER_OF[k] for k in duplicated)}")
+        raise RosterFileError(f"columns given twice: {', '.join(header_of[k] for k in duplicated)}")
     parsed = ParsedFile(rows=[])
     for number, row in table[1:]:
         values = {key: value for key, value in zip(keys, row, strict=False) if key and value not in (None, "")}
@@ -92,20 +96,21 @@ def read(filename: str, content: bytes) -> ParsedFile:
     return parsed
 
 
-def template() -> bytes:
+def template(columns: list[Column] | None = None, title: str = "队员名册") -> bytes:
     """The import template: Chinese headers (required ones marked *), a hint row as a comment-like example."""
+    columns = columns or COLUMNS
     book = Workbook()
     sheet = book.active
-    sheet.title = "队员名册"
-    sheet.append([f"{c.header}*" if c.required else c.header for c in COLUMNS])
+    sheet.title = title
+    sheet.append([f"{c.header}*" if c.required else c.header for c in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="FDECEE")
-    for index, column in enumerate(COLUMNS, start=1):
+    for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(12, len(column.header) * 2 + 4)
     notes = book.create_sheet("填写说明")
     notes.append(["列", "必填", "说明"])
-    for column in COLUMNS:
+    for column in columns:
         notes.append([column.header, "是" if column.required else "", column.hint])
     return spreadsheets.workbook_bytes(book)
 

@@ -140,6 +140,9 @@ class CertificateOut(BaseModel):
     expires_on: date | None
     valid: bool = Field(description="Valid on the date asked for (today by default)")
     has_file: bool
+    source: str = Field("", description='"" when entered on the roster; "training" when issued by first-aid training, '
+                        "which alone may revoke it (the roster cannot delete it)")
+    verify_url: str | None = Field(None, description="The public verification page of a certificate issued by first-aid training")
 
 
 class InsuranceIn(BaseModel):

@@ -586,17 +586,40 @@ async def list_certificates(principal: Principal, person_id: int, *, on: date | 
         Certificate.all_columns(), Certificate.type.code.as_alias("type_code"), Certificate.type.name_zh.as_alias("type_name_zh"),
         Certificate.type.name_en.as_alias("type_name_en"), Certificate.type.first_aid.as_alias("first_aid"),
     ).where(Certificate.person == person_id).order_by(Certificate.issued_on, ascending=False)
+    tokens = await _training_tokens([row["id"] for row in rows if row["source"] == TRAINING_SOURCE])
     return [
-        CertificateOut(**{k: row[k] for k in ("id", "type_code", "type_name_zh", "type_name_en", "first_aid", "number", "issued_on", "expires_on")},
-                       valid=_valid_on(row["expires_on"], on, row["issued_on"]), has_file=bool(row["file_name"]))
+        CertificateOut(**{k: row[k] for k in ("id", "type_code", "type_name_zh", "type_name_en", "first_aid", "number", "issued_on", "expires_on",
+                                              "source")},
+                       valid=_valid_on(row["expires_on"], on, row["issued_on"]), has_file=bool(row["file_name"]),
+                       verify_url=tokens.get(row["id"]))
         for row in rows
     ]
 
 
+# members_certificate.source of the copies first-aid training keeps on the roster (training.certificates.SOURCE).
+TRAINING_SOURCE = "training"
+
+
+async def _training_tokens(certificate_ids: list[int]) -> dict[int, str]:
+    """Roster copy id -> the public verification page of the training certificate behind it."""
+    if not certificate_ids:
+        return {}
+    from rescueops.training.certificates import verify_url
+    from rescueops.training.tables import TrainingCertificate
+
+    rows = await TrainingCertificate.select(TrainingCertificate.member_certificate, TrainingCertificate.verify_token).where(
+        TrainingCertificate.member_certificate.is_in(certificate_ids))
+    return {row["member_certificate"]: verify_url(row["verify_token"]) for row in rows}
+
+
 async def delete_certificate(principal: Principal, person_id: int, certificate_id: int) -> None:
     _, path = await _editable_person(principal, person_id)
-    if not await Certificate.exists().where((Certificate.id == certificate_id) & (Certificate.person == person_id)):
+    found = await Certificate.select(Certificate.source).where((Certificate.id == certificate_id) & (Certificate.person == person_id)).first()
+    if found is None:
         raise NotFound(f"Member #{person_id} has no certificate #{certificate_id}.")
+    if found["source"] == TRAINING_SOURCE:
+        raise Conflict("This certificate was issued by first-aid training — revoke it there (培训证书请在应急救护培训中撤销).",
+                       code="training_certificate")
     async with write_transaction():
         await Certificate.delete().where(Certificate.id == certificate_id)
         await accounts.record_audit(principal, "members.certificate.delete", "person", str(person_id), path, {"certificate": certificate_id})
