@@ -58,6 +58,9 @@ ENDPOINTS = [
     Endpoint("team_list", "GET", "/api/v1/teams/?league={league}&category={category}", True, "admin"),
     Endpoint("drill_calendar", "GET", "/api/v1/drills/?unit={league}&start={start}&end={end}", True, "league"),
     Endpoint("region_dashboard", "GET", "/api/v1/grading/dashboard?area={region or hub}", True, "region"),
+    Endpoint("certificate_verify", "GET", "/verify/{token}", True, "anyone (no sign-in)"),
+    Endpoint("progress_page", "GET", "/training/progress?unit={region or league}&year={year}", True, "region (session cookie)"),
+    Endpoint("progress_api", "GET", "/api/v1/training/progress?unit={region or league}&year={year}", True, "region"),
     Endpoint("log_append", "POST", "/api/v1/deployments/{deployment}/log", False, "admin"),
     Endpoint("check_in", "POST", "/api/v1/drills/{drill}/check-ins", False, "admin"),
 ]
@@ -128,6 +131,7 @@ async def _prepare(pct: str) -> dict[str, Any]:
     finally:
         await engine.release(db)
     league, admin, calendar = _bearer(tokens["league"]), _bearer(tokens["admin"]), sample["drills"]
+    training, region_cookie = sample["training"], f"{sample['cookie']}={sample['sessions']['region']}"
     spec: dict[str, list[dict[str, Any]]] = {
         "roster_page": [{"path": f"/teams/{t['code']}", "headers": {"Cookie": cookie}} for t in sample["teams"]
                         if t["league"] == sample["league"]],
@@ -140,6 +144,11 @@ async def _prepare(pct: str) -> dict[str, Any]:
                                     f"&end={calendar['to']}T00:00:00Z", "headers": league}],
         "region_dashboard": [{"path": f"/api/v1/grading/dashboard?area={area}", "headers": _bearer(tokens["region"])}
                              for area in (sample["region"], sample["hub"])],
+        "certificate_verify": [{"path": f"/verify/{token}"} for token in training["verify_tokens"]],
+        "progress_page": [{"path": f"/training/progress?unit={unit}&year={training['year']}", "headers": {"Cookie": region_cookie}}
+                          for unit in (training["unit"], training["league"])],
+        "progress_api": [{"path": f"/api/v1/training/progress?unit={unit}&year={training['year']}", "headers": _bearer(tokens["region"])}
+                         for unit in (training["unit"], training["league"])],
         "log_append": [{"path": f"/api/v1/deployments/{d['id']}/log", "headers": admin,
                         "body": json.dumps({"kind": "note", "text": f"基准测试现场记录 {i}"}, ensure_ascii=False)}
                        for i, d in enumerate(sample["open_deployments"])],

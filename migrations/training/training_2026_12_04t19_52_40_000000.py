@@ -21,6 +21,8 @@ UNIQUE = {
     "training_exam_sitting_attempt": "training_exam_sitting (session, attempt)",
     "training_exam_score_once": "training_exam_score (sitting, enrolment)",
     "training_target_line": "training_target (year, unit, label)",
+    # One certificate per trainee and session, revoked ones included (the issue run's session lock is the first guard).
+    "training_certificate_once": "training_certificate (session, person)",
     "training_tally_key": "training_tally (unit_path, organisation, sector, kind, month, expires_month)",
 }
 INDEXES = {

@@ -1,7 +1,8 @@
-"""Demo data for a first `make run`: depots, one login per role, a team with its roster and equipment. Never in production mode."""
+"""Demo data for a first `make run`: depots, one login per role, a team with its roster and equipment, first-aid training. Never in production mode."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -59,6 +60,8 @@ USERS = [
     ("logistics", "储备库 刘保管", "150400-D01", Role.logistics, {"unit_code": "150400-D01"}),
     ("captain", "翁牛特旗救援队 巴特尔队长", "150426", Role.captain, {"team_code": "CF-WNT-01"}),
     ("member", "翁牛特旗救援队 其其格", "150426", Role.member, {"team_code": "CF-WNT-01"}),
+    ("training", "赤峰市红十字会 韩培训", "150400", Role.training_officer, {"unit_code": "150400"}),
+    ("examiner", "赤峰市红十字会考核员 孟和巴雅尔", "150400", Role.examiner, {"unit_code": "150400"}),
 ]
 
 # The demo team: a search-and-rescue team in Wengniute Banner with a small roster.
@@ -254,6 +257,149 @@ async def _demo_grading(user_ids: dict[str, int]) -> None:
     await grading.refresh_readiness()
 
 
+def _trainee_id_number(index: int, male: bool, area: str = "150426") -> str:
+    """A valid ID number for the demo's trainees, instructors and examiner (none of them on a team roster)."""
+    born = date(1968, 5, 1) + timedelta(days=409 * index)
+    first17 = f"{area}{born:%Y%m%d}{600 + 2 * index + (1 if male else 0):03d}"
+    return first17 + check_digit(first17)
+
+
+# The school's teachers on the first-aider course: (name, male, day-2 hours, theory, practical); 李秀英 of the demo
+# team's roster is one of them, so her member page shows the certificate. 白玉山 missed half the second day (not
+# eligible to sit), 刘志强 failed the theory.
+TEACHERS = [("王丽娟", False, 8, 85, 90), ("刘志强", True, 8, 76, 85), ("高娜", False, 8, 90, 95), ("白玉山", True, 4, None, None),
+            ("乌兰", False, 8, 82, 88)]
+TEAM_TEACHER = 4  # the roster's 李秀英 (index 4 of ROSTER, who holds no first-aid certificate yet)
+
+
+async def _demo_training(user_ids: dict[str, int]) -> None:
+    """First-aid training in Wengniute: organisations, a base and an experience hall with a booking, instructors (the
+    banner's two full-time ones; Songshan one short), the examiner pool, a first-aider course taught, examined by the
+    pool's examiner and certified, an open CPR+AED session, an awareness talk with its headcount, and Chifeng's yearly
+    allocation table for its counties, through the services."""
+    from openpyxl import load_workbook
+
+    from rescueops import spreadsheets
+    from rescueops.training import bases, certificates, exams, instructors, progress
+    from rescueops.training import service as training
+    from rescueops.training.schemas import (
+        AttendanceEntryIn,
+        AttendanceIn,
+        BaseIn,
+        BookingIn,
+        EnrolIn,
+        ExaminerIn,
+        ExamScoreIn,
+        ExamScoresIn,
+        ExamSittingIn,
+        InstructorIn,
+        OrganisationIn,
+        ReportedAttendanceIn,
+        SessionIn,
+        SessionInstructorIn,
+        SessionStatusIn,
+    )
+
+    officer = await accounts.load_principal(user_ids["training"])
+    examiner_login = await accounts.load_principal(user_ids["examiner"])
+    today = datetime.now(CHINA).date()
+
+    school, company, community = [await training.create_organisation(officer, OrganisationIn(
+        unit_code="150426", name=name, kind=kind, sector=sector)) for name, kind, sector in (
+        ("翁牛特旗乌丹第一中学", "school", "schools"), ("翁牛特旗恒泰建材有限公司", "company", "companies"),
+        ("乌丹镇全宁社区", "community", "communities"))]
+
+    weekdays = {str(d): ["08:30", "17:00"] for d in range(1, 6)}
+    await bases.register_base(officer, BaseIn(code="WNT-JD-01", unit_code="150426", kind="training_base", name_zh="翁牛特旗红十字应急救护培训基地",
+                                              address="翁牛特旗乌丹镇全宁街 18 号", capacity=40, opening=weekdays))
+    await bases.register_base(officer, BaseIn(
+        code="CF-TYG-01", unit_code="150400", kind="experience_hall", name_zh="赤峰市红十字生命安全体验馆", address="赤峰市松山区玉龙大街",
+        capacity=30, opening={**{str(d): ["09:00", "16:30"] for d in range(2, 7)}, "7": ["09:00", "12:00"]}))
+    visit_day = today + timedelta(days=(2 - today.weekday()) % 7 or 7)  # next Wednesday
+    await bases.book(officer, "CF-TYG-01", BookingIn(
+        group_name="乌丹第一中学初二（3）班", contact_name="王丽娟", contact_phone="13947605501", people=25, purpose="experience",
+        starts_at=datetime.combine(visit_day, time(9, 30), tzinfo=CHINA), ends_at=datetime.combine(visit_day, time(11, 0), tzinfo=CHINA)))
+
+    teachers = []
+    for index, (name, qualified, refresher, area, unit) in enumerate((
+            ("乌云", date(2021, 6, 18), today - timedelta(days=150), "150426", "150426"),
+            ("张海军", date(2022, 9, 2), None, "150426", "150426"),  # no refresher since qualifying: due
+            ("李春梅", date(2023, 4, 12), today - timedelta(days=60), "150404", "150404")), start=1):
+        teachers.append(await instructors.register_instructor(officer, InstructorIn(
+            id_number=_trainee_id_number(index, male=name == "张海军", area=area), name=name, phone=f"1394760{index:04d}",
+            unit_code=unit, kind="full_time", qualification_number=f"NM-SZ-{qualified.year}-{index:03d}", qualified_on=qualified,
+            qualification_expires_on=today + timedelta(days=500 + 100 * index), last_refresher_on=refresher, stars=4 - index)))
+    examiner = await instructors.register_examiner(officer, ExaminerIn(
+        id_number=_trainee_id_number(9, male=True, area="150402"), name="孟和巴雅尔", phone="13947609009", unit_code="150400",
+        qualification_number="NM-KH-2024-015", qualified_until=today + timedelta(days=700), username="examiner"))
+
+    # The first-aider course for the school's teachers, two days three weeks ago: taught, attended, examined, certified.
+    first_day = today - timedelta(days=21)
+    code = (await training.plan_session(officer, SessionIn(
+        course_code="first_aider", unit_code="150426", organisation_id=school.id, base_code="WNT-JD-01", title="乌丹第一中学教职工红十字救护员培训班",
+        starts_on=first_day, ends_on=first_day + timedelta(days=1), capacity=30))).code
+    await training.change_status(officer, code, SessionStatusIn(status="open"))
+    number, _born, gender = _demo_id_number(TEAM_TEACHER)
+    trainees = [(await training.enrol(officer, code, EnrolIn(name=ROSTER[TEAM_TEACHER - 1], gender=gender, id_number=number))).id]
+    for index, (name, male, *_rest) in enumerate(TEACHERS, start=10):
+        trainees.append((await training.enrol(officer, code, EnrolIn(
+            name=name, gender="male" if male else "female", id_number=_trainee_id_number(index, male=male), phone=f"1394761{index:04d}"))).id)
+    await training.change_status(officer, code, SessionStatusIn(status="running"))
+    for teacher in teachers[:2]:
+        await training.add_instructor(officer, code, SessionInstructorIn(instructor_id=teacher.id, hours=8))
+    second_day = [8] + [hours for _n, _m, hours, *_s in TEACHERS]
+    for day, hours in ((first_day, [8] * len(trainees)), (first_day + timedelta(days=1), second_day)):
+        await training.record_attendance(officer, code, AttendanceIn(day=day, entries=[
+            AttendanceEntryIn(enrolment_id=e, hours=h) for e, h in zip(trainees, hours, strict=True)]))
+    await training.change_status(officer, code, SessionStatusIn(status="completed"))
+    await exams.open_sitting(officer, code, ExamSittingIn(examiner_id=examiner.id, held_on=first_day + timedelta(days=1)))
+    results = [(trainees[0], 88, 92)] + [(e, t, p) for e, (_n, _m, _h, t, p) in zip(trainees[1:], TEACHERS, strict=True) if t is not None]
+    await exams.enter_scores(examiner_login, code, 1, ExamScoresIn(scores=[
+        ExamScoreIn(enrolment_id=e, theory=t, practical=p) for e, t, p in results]))
+    await certificates.issue_certificates(officer, code)
+
+    # A CPR+AED session for the company's staff in two weeks, open for enrolment.
+    later = today + timedelta(days=14)
+    open_code = (await training.plan_session(officer, SessionIn(
+        course_code="cpr_aed", unit_code="150426", organisation_id=company.id, base_code="WNT-JD-01", title="恒泰建材安全生产“CPR+AED”培训",
+        starts_on=later, ends_on=later, capacity=24))).code
+    await training.change_status(officer, open_code, SessionStatusIn(status="open"))
+    for index, (name, male) in enumerate((("杨振华", True), ("赵春燕", False)), start=20):
+        await training.enrol(officer, open_code, EnrolIn(name=name, gender="male" if male else "female",
+                                                         id_number=_trainee_id_number(index, male=male), phone=f"1394762{index:04d}"))
+
+    # An awareness talk at the community this year, its heads reported.
+    talk_day = max(today - timedelta(days=5), date(today.year, 1, 1))
+    talk = (await training.plan_session(officer, SessionIn(
+        course_code="awareness", unit_code="150426", organisation_id=community.id, place="全宁社区党群服务中心",
+        title="全宁社区居民应急救护普及讲座", starts_on=talk_day, ends_on=talk_day, capacity=150))).code
+    await training.change_status(officer, talk, SessionStatusIn(status="running"))
+    await training.set_reported_attendance(officer, talk, ReportedAttendanceIn(count=126, note="签到表 126 人次"))
+    await training.change_status(officer, talk, SessionStatusIn(status="completed"))
+
+    # Chifeng's allocation table for this year, filled into the Jiangyin-shaped template and imported.
+    book = load_workbook(io.BytesIO(await progress.targets_template(officer, "150400", today.year)))
+    sheet = book.worksheets[0]
+    totals = [0, 0, 0]
+    for row in sheet.iter_rows(min_row=3):
+        label = row[1].value
+        if label == "合计":
+            for cell, total in zip(row[2:5], totals, strict=True):
+                cell.value = total
+            continue
+        n = row[0].row
+        figures = TARGET_SECTORS.get(label) or (600 if label == "翁牛特旗" else 300 + 50 * (n % 4), 80 + 20 * (n % 3), 3000 + 500 * (n % 5))
+        for i, (cell, value) in enumerate(zip(row[2:5], figures, strict=True)):
+            cell.value = value
+            totals[i] += value
+    await progress.import_targets(officer, "150400", today.year, f"赤峰市{today.year}年应急救护培训任务分配表.xlsx",
+                                  spreadsheets.workbook_bytes(book))
+
+
+# The sector lines of Chifeng's table, as in the Jiangyin one: (持证培训总数, 初级救护员, 普及培训).
+TARGET_SECTORS = {"教育局": (500, 200, 6000), "机关事业单位": (300, 60, 2000), "企业": (400, 100, 3000)}
+
+
 def logins_file(settings: Settings) -> Path:
     return settings.var_dir / "demo-logins.json"
 
@@ -284,6 +430,7 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
     await _demo_deployment(user_ids)
     await _demo_central_team(user_ids)
     await _demo_grading(user_ids)
+    await _demo_training(user_ids)
     await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from typing import Any
 from zipfile import BadZipFile, ZipFile
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -113,6 +114,29 @@ def export_cell(value: Any) -> Any:
 def append(sheet: Worksheet, row: Iterable[Any]) -> None:
     """Add a row of an exported workbook (cells through ``export_cell``)."""
     sheet.append([export_cell(value) for value in row])
+
+
+def add_sheet(book: Workbook, title: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Worksheet:
+    """An export sheet: a bold, frozen header row, columns sized to it, every cell through ``export_cell``."""
+    sheet = book.create_sheet(title[:31])  # Excel's limit on sheet names
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        append(sheet, row)
+    sheet.freeze_panes = "A2"
+    for column, name in zip(sheet.columns, header, strict=False):
+        sheet.column_dimensions[column[0].column_letter].width = max(10, min(40, len(str(name)) * 2 + 2))
+    return sheet
+
+
+def export(sheets: Iterable[tuple[str, list[str], Iterable[Iterable[Any]]]]) -> bytes:
+    """An exported workbook of (title, header, rows) sheets, in that order."""
+    book = Workbook()
+    book.remove(book.active)
+    for title, header, rows in sheets:
+        add_sheet(book, title, header, rows)
+    return workbook_bytes(book)
 
 
 def csv_bytes(rows: Iterable[Iterable[Any]]) -> bytes:

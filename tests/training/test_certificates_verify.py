@@ -100,11 +100,14 @@ async def test_number_and_full_name_give_the_same_answer_and_nothing_else(client
     assert (await client.post("/api/v1/public/certificates/lookup", json={"number": number, "name": "李小明"})).status_code == 404
 
 
-async def test_lookups_are_rate_limited_per_address(client, make_user) -> None:
+async def test_number_lookups_are_rate_limited_per_address_and_qr_checks_are_not(client, make_user) -> None:
     _, _, row, _, _ = await certified(make_user)
-    for _ in range(certificates.VERIFY_LIMIT.limit):
+    for _ in range(certificates.VERIFY_LIMIT.limit + 5):  # a QR token cannot be guessed: no limit
         assert (await client.get(f"/api/v1/public/certificates/{row['verify_token']}")).status_code == 200
-    limited = await client.get(f"/api/v1/public/certificates/{row['verify_token']}")
+    guess = {"number": row["number"], "name": "李小明"}
+    for _ in range(certificates.VERIFY_LIMIT.limit):
+        assert (await client.post("/api/v1/public/certificates/lookup", json=guess)).status_code == 404
+    limited = await client.post("/api/v1/public/certificates/lookup", json=guess)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-    page = await client.get("/verify/guessing")
-    assert page.status_code == 429
+    form = await client.get("/verify")
+    assert (await client.post("/verify", data={"_csrf_token": csrf_from(form.text), **guess})).status_code == 429

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from rescueops import spreadsheets
 from rescueops.grading.schemas import DashboardOut, ReadinessOut
@@ -17,18 +15,6 @@ LEVELS = (1, 2, 3, None)
 
 def _level(level: int | None) -> str:
     return f"{level} 级" if level else "未定级"
-
-
-def _sheet(book: Workbook, title: str, header: list[str], rows: Iterable[list[Any]]) -> None:
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        spreadsheets.append(sheet, row)
-    sheet.freeze_panes = "A2"
-    for column, name in zip(sheet.columns, header, strict=False):
-        sheet.column_dimensions[column[0].column_letter].width = max(10, min(40, len(name) * 2 + 2))
 
 
 def _team(row: ReadinessOut, categories: dict[str, str], leagues: dict[str, str]) -> list[Any]:
@@ -42,15 +28,15 @@ def workbook(dashboard: DashboardOut, categories: dict[str, str], leagues: dict[
     table: dict[tuple[str, str], dict[int | None, int]] = {}
     for count in dashboard.counts:
         table.setdefault((count.category, count.league_code), {})[count.level] = count.teams
-    _sheet(book, "类别×等级×盟市", ["类别", "盟市", "一级", "二级", "三级", "未定级", "合计"], (
+    spreadsheets.add_sheet(book, "类别×等级×盟市", ["类别", "盟市", "一级", "二级", "三级", "未定级", "合计"], (
         [categories.get(c, c), leagues.get(lg, lg), *(cells.get(level, 0) for level in LEVELS), sum(cells.values())]
         for (c, lg), cells in sorted(table.items())))
-    _sheet(book, "90天内到期", ["队伍代码", "队伍", "盟市", "类别", "等级", "有效期至"], (
+    spreadsheets.add_sheet(book, "90天内到期", ["队伍代码", "队伍", "盟市", "类别", "等级", "有效期至"], (
         [*_team(r, categories, leagues), _level(r.granted_level), r.grade_valid_until] for r in dashboard.expiring))
-    _sheet(book, "低于授予等级", ["队伍代码", "队伍", "盟市", "类别", "授予等级", "按记录符合", "差距"], (
+    spreadsheets.add_sheet(book, "低于授予等级", ["队伍代码", "队伍", "盟市", "类别", "授予等级", "按记录符合", "差距"], (
         [*_team(r, categories, leagues), _level(r.granted_level), _level(r.eligible_level), "；".join(g.text_zh for g in r.gap)]
         for r in dashboard.below_grade))
-    _sheet(book, "全部队伍", ["队伍代码", "队伍", "盟市", "类别", "区域", "就绪状态", "就绪分", "可用人员", "在队队员", "齐备箱组",
+    spreadsheets.add_sheet(book, "全部队伍", ["队伍代码", "队伍", "盟市", "类别", "区域", "就绪状态", "就绪分", "可用人员", "在队队员", "齐备箱组",
                               "箱组", "在用装备", "装备", "最近演练", "授予等级", "按记录符合", "有效期至"], (
         [*_team(r, categories, leagues), r.region, STATES[r.state], r.score, r.people_available, r.members_active, r.kits_ready,
          r.kits_total, r.equipment_in_service, r.equipment_total, r.last_drill_on, _level(r.granted_level) if r.grade_status == "active" else "",

@@ -21,6 +21,7 @@ from rescueops.grading import service as grading
 from rescueops.jobs.tables import JobRun
 from rescueops.members import service as members
 from rescueops.teams import service as teams
+from rescueops.training import service as training
 
 log = logging.getLogger("rescueops.jobs")
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)  # every process aligns its slots on this instant
@@ -45,6 +46,7 @@ async def purge_runs() -> str:
 JOBS = [
     Job("accounts.purge_expired", timedelta(hours=1), accounts.purge_expired),
     Job("members.purge_imports", timedelta(hours=1), members.purge_imports),
+    Job("training.purge_enrolment_imports", timedelta(hours=1), training.purge_enrolment_imports),
     Job("jobs.purge_runs", timedelta(hours=6), purge_runs),
     Job("drills.remind_upcoming", timedelta(minutes=15), drills.remind_upcoming),
     Job("drills.remind_unlogged", timedelta(hours=6), drills.remind_unlogged),

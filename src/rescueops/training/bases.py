@@ -31,7 +31,7 @@ from rescueops.db.paths import under, within
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
 from rescueops.members.identity import mask_phone
 from rescueops.orgs.tables import OrgKind
-from rescueops.training.instructors import _filter_unit, _sheet, _unit, _view_scopes
+from rescueops.training.instructors import _filter_unit, _unit, _view_scopes
 from rescueops.training.schemas import (
     BaseIn,
     BaseOut,
@@ -143,7 +143,7 @@ async def export_bases(principal: Principal, *, unit: str | None = None) -> byte
     items, _ = await list_bases(principal, PageParams(limit=EXPORT_MAX), unit=unit)
     book = Workbook()
     book.remove(book.active)
-    _sheet(book, "培训基地", ["代码", "名称", "英文名称", "类型", "所属红十字会", "地址", "容量（人）", "开放时间", "状态"],
+    spreadsheets.add_sheet(book, "培训基地", ["代码", "名称", "英文名称", "类型", "所属红十字会", "地址", "容量（人）", "开放时间", "状态"],
            [[b.code, b.name_zh, b.name_en, KIND_ZH[b.kind.value], b.unit_name_zh, b.address, b.capacity,
              opening_text(b.opening) if b.opening else "未设开放时间", "开放预约" if b.active else "停用"] for b in items])
     return spreadsheets.workbook_bytes(book)
@@ -322,7 +322,7 @@ async def export_bookings(principal: Principal, *, base: str | None = None, sinc
     rows = await query
     book_ = Workbook()
     book_.remove(book_.active)
-    _sheet(book_, "预约", ["基地代码", "基地", "团体", "联系人", "联系电话", "人数", "开始", "结束", "目的", "培训班", "状态", "取消原因"],
+    spreadsheets.add_sheet(book_, "预约", ["基地代码", "基地", "团体", "联系人", "联系电话", "人数", "开始", "结束", "目的", "培训班", "状态", "取消原因"],
            [[r["base_code"], r["base_name_zh"], r["group_name"], r["contact_name"],
              r["contact_phone"] if can(principal, "training.manage", r["unit_path"]) else mask_phone(r["contact_phone"]), r["people"],
              f"{in_china(r['starts_at']):%Y-%m-%d %H:%M}", f"{in_china(r['ends_at']):%H:%M}", PURPOSE_ZH.get(r["purpose"], r["purpose"]),

@@ -23,9 +23,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, can
@@ -400,16 +397,11 @@ OUTCOMES_ZH = {"passed": "合格", "failed": "不合格", "absent": "缺考", "n
 async def results_xlsx(principal: Principal, code: str) -> bytes:
     """The class's results as .xlsx: one row per trainee, a theory/practical/outcome column pair per sitting."""
     found = await results(principal, code)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "考核成绩"
     header = ["姓名", "身份证号", "学时"]
     for s in found.sittings:
         header += [f"第{s.attempt}次 理论", f"第{s.attempt}次 实操", f"第{s.attempt}次 结果"]
     header += ["结论", "证书编号"]
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    rows = []
     for t in found.trainees:
         by_attempt = {a.attempt: a for a in t.attempts}
         row: list[Any] = [t.name, t.id_number, float(t.hours)]
@@ -419,6 +411,5 @@ async def results_xlsx(principal: Principal, code: str) -> bytes:
                 a.theory if a.theory is not None else "", a.practical if a.practical is not None else "",
                 "缺考" if a.absent else "合格" if a.passed else "不合格"]
         row += [OUTCOMES_ZH[t.outcome], t.certificate_number or ""]
-        spreadsheets.append(sheet, row)
-    sheet.freeze_panes = "A2"
-    return spreadsheets.workbook_bytes(book)
+        rows.append(row)
+    return spreadsheets.export([("考核成绩", header, rows)])

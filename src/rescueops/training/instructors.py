@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 from pydantic import ValidationError
@@ -373,18 +372,6 @@ async def county_checks(principal: Principal, unit: str | None = None, *, on: da
                         met=int(r["n"]) >= FULL_TIME_PER_COUNTY, short_by=max(0, FULL_TIME_PER_COUNTY - int(r["n"]))) for r in rows]
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        spreadsheets.append(sheet, row)
-    sheet.freeze_panes = "A2"
-    for column, name in zip(sheet.columns, header, strict=False):
-        sheet.column_dimensions[column[0].column_letter].width = max(10, min(40, len(name) * 2 + 4))
-
-
 DUE_ZH = {"refresher": "超过12个月未复训", "expiring": "资格90天内到期或已到期", "": ""}
 
 
@@ -396,12 +383,12 @@ async def export_instructors(principal: Principal, *, unit: str | None = None, k
     checks = await county_checks(principal, unit, on=on)
     book = Workbook()
     book.remove(book.active)
-    _sheet(book, "师资", ["姓名", "身份证号", "单位", "类别", "资格证号", "取得资格", "资格有效期至", "最近复训", "星级", "状态",
+    spreadsheets.add_sheet(book, "师资", ["姓名", "身份证号", "单位", "类别", "资格证号", "取得资格", "资格有效期至", "最近复训", "星级", "状态",
                         "需复训", f"{on.year}年授课场次", f"{on.year}年课时"],
            [[i.name, i.id_number, i.unit_name_zh, KIND_ZH[i.kind.value], i.qualification_number, i.qualified_on,
              i.qualification_expires_on, i.last_refresher_on, i.stars, "在册" if i.active else "停用", DUE_ZH[i.refresher_due_reason],
              i.sessions_this_year, float(i.hours_this_year)] for i in items])
-    _sheet(book, "旗县区专职师资", ["旗县区代码", "旗县区", "盟市", "有效专职师资", "要求", "达标", "差额"],
+    spreadsheets.add_sheet(book, "旗县区专职师资", ["旗县区代码", "旗县区", "盟市", "有效专职师资", "要求", "达标", "差额"],
            [[c.unit_code, c.name_zh, c.league_name_zh, c.full_time_valid, c.required, "达标" if c.met else "未达标", c.short_by]
             for c in checks])
     return spreadsheets.workbook_bytes(book)
@@ -525,7 +512,7 @@ async def export_examiners(principal: Principal, *, unit: str | None = None, act
     items, _ = await list_examiners(principal, PageParams(limit=EXPORT_MAX), unit=unit, active=active)
     book = Workbook()
     book.remove(book.active)
-    _sheet(book, "考核员", ["姓名", "身份证号", "所属红十字会", "资格证号", "资格有效期至", "状态", "登录账号", "同为师资"],
+    spreadsheets.add_sheet(book, "考核员", ["姓名", "身份证号", "所属红十字会", "资格证号", "资格有效期至", "状态", "登录账号", "同为师资"],
            [[e.name, e.id_number, e.unit_name_zh, e.qualification_number, e.qualified_until,
              ("有效" if e.valid else "资格已过期") if e.active else "停用", e.username or "", "是" if e.also_instructor else ""]
             for e in items])

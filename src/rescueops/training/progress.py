@@ -14,7 +14,7 @@ from typing import Any
 
 from piccolo.table import Table
 
-from rescueops import uploads
+from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
 from rescueops.db.engine import database, write_transaction
@@ -394,7 +394,7 @@ async def targets_xlsx(principal: Principal, unit_code: str, year: int) -> bytes
              line.actual.awareness] for n, line in enumerate(table.lines, start=1)]
     rows.append(["合计", "", "", table.total.certified, table.actual.certified, _percent(table.actual.certified, table.total.certified),
                  table.total.junior, table.actual.junior, table.total.awareness, table.actual.awareness])
-    return targets_file.write(f"{table.unit_name_zh}{year}年任务分配表", header, rows)
+    return spreadsheets.export([(f"{table.unit_name_zh}{year}年任务分配表", header, rows)])
 
 
 # --- progress against the targets and the population --------------------------------------------------------------------
@@ -539,7 +539,8 @@ async def progress_xlsx(principal: Principal, unit_code: str, year: int) -> byte
     children.append(["", f"{data.unit_name_zh}（本级）", "", "", data.own.certified, "", data.own.junior, "", data.own.awareness, "", ""])
     lines = [[line.label, _matched_zh(line), line.target.certified, line.actual.certified, line.target.junior, line.actual.junior,
               line.target.awareness, line.actual.awareness] for line in data.lines]
-    return targets_file.write("概况", ["项目", "数值"], summary, [
+    return spreadsheets.export([
+        ("概况", ["项目", "数值"], summary),
         ("目标", ["目标", "目标值", "年份", "现状", "分子", "分母", "达到", "说明", "依据"], goals),
         ("下级单位", ["代码", "单位", "人口", "持证目标", "持证完成", "初级目标", "初级完成", "普及目标", "普及完成", "有效证书", "持证占人口%"], children),
         ("任务分配", ["单位", "对应", "持证目标", "持证完成", "初级目标", "初级完成", "普及目标", "普及完成"], lines),

@@ -234,17 +234,3 @@ def template(year: int, unit_name: str, lines: list[str]) -> bytes:
     notes.column_dimensions["A"].width = 20
     notes.column_dimensions["B"].width = 100
     return spreadsheets.workbook_bytes(book)
-
-
-def write(title: str, header: list[str], rows: list[list[Any]], sheets: list[tuple[str, list[str], list[list[Any]]]] | None = None) -> bytes:
-    """An export: the first sheet ``title``, then any more (name, header, rows); every cell formula-safe."""
-    book = Workbook()
-    book.remove(book.active)
-    for name, head, body in [(title, header, rows), *(sheets or [])]:
-        sheet = book.create_sheet(name[:31])
-        spreadsheets.append(sheet, head)
-        _header_style(sheet, [max(10, min(40, len(str(h)) * 2 + 2)) for h in head])
-        for row in body:
-            spreadsheets.append(sheet, row)
-        sheet.freeze_panes = "A2"
-    return spreadsheets.workbook_bytes(book)
