@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 import random
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -1174,7 +1175,7 @@ class Generator:
                 serials[prefix] = serial = serials.get(prefix, 0) + 1
                 number = certificate_number(prefix, serial)
                 expires = add_months(held, course["validity_months"]) if course["validity_months"] else None
-                token = f"{rng.getrandbits(128):032x}"
+                token = secrets.token_urlsafe(18)  # as certificates.issue_certificates draws it
                 revoked = held + timedelta(days=30) if rng.random() < 0.001 and held + timedelta(days=30) < self.today else None
                 copy = self.ids("members_certificate") if course["certificate_type"] and not revoked else None  # revoking deletes it
                 if copy:

@@ -16,6 +16,7 @@ revoking deletes it. The progress tally is kept in the same transaction as every
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import time
 from collections import deque
@@ -37,7 +38,7 @@ from rescueops.calendar import add_months
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
-from rescueops.errors import Conflict, InvalidInput, NotFound, TooManyRequests, field_error
+from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooManyRequests, field_error
 from rescueops.members.identity import mask_id
 from rescueops.members.tables import Certificate as MemberCertificate
 from rescueops.orgs.tables import OrgUnit
@@ -278,6 +279,9 @@ async def get_certificate(principal: Principal, number: str) -> TrainingCertific
         verify_url=verify_url(row["verify_token"]))
 
 
+_NUMBER_TEXT = re.compile(r"[0-9A-Z]+")
+
+
 def _filtered(principal: Principal, *, q: str = "", kind: str = "", unit_code_path: str | None = None, year: int | None = None,
               status: str = "", on: date | None = None) -> Any:
     on = on or today()
@@ -287,8 +291,10 @@ def _filtered(principal: Principal, *, q: str = "", kind: str = "", unit_code_pa
         conditions.append(scope)
     text = q.strip()
     if text:
-        conditions.append(TrainingCertificate.number.like(text.upper().replace("%", "") + "%")
-                          | (TrainingCertificate.person.name == text))
+        named = TrainingCertificate.person.name == text
+        prefix = text.upper().replace(" ", "")
+        # A number is 0-9 and A-Z only: text with anything else (a LIKE wildcard, a quote) is a name, never a prefix.
+        conditions.append((TrainingCertificate.number.like(prefix + "%") | named) if _NUMBER_TEXT.fullmatch(prefix) else named)
     if kind:
         conditions.append(TrainingCertificate.kind == kind)
     if unit_code_path:
@@ -326,6 +332,8 @@ def _check_filters(kind: str, status: str, year: int | None) -> None:
 async def list_certificates(principal: Principal, page: PageParams, *, q: str = "", kind: str = "", unit: str = "",
                             year: int | None = None, status: str = "") -> tuple[list[TrainingCertificateSummary], int]:
     """Certificates within the caller's scopes, newest first: ``q`` a number (or its beginning) or a holder's full name."""
+    if not scopes_for(principal, "training.view"):
+        raise PermissionDenied("Your roles do not allow viewing training certificates.", code="forbidden")
     _check_filters(kind, status, year)
     on = today()
     conditions = _filtered(principal, q=q, kind=kind, unit_code_path=await _unit_path(unit), year=year, status=status, on=on)
@@ -468,7 +476,7 @@ async def certificate_pdf(principal: Principal, number: str) -> tuple[bytes, str
 class RateLimit:
     """Per-address sliding window of public look-ups by number and name, in this process (each worker keeps its own):
     a guessed number costs the guesser a request each, at most ``limit`` a ``window`` seconds. QR tokens are not
-    limited: 128 random bits cannot be guessed, and an employer's office behind one address checks many in a row."""
+    limited: 144 random bits cannot be guessed, and an employer's office behind one address checks many in a row."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit, self.window = limit, window

@@ -74,9 +74,11 @@ def _book(title: str, rows: list[list[Any]]) -> bytes:
     return spreadsheets.workbook_bytes(book)
 
 
-def _number(value: Decimal | None) -> float | int:
+def number(value: Decimal | None) -> float | int:
+    """Hours as a spreadsheet number: 8 rather than 8.0, 7.5 as it is."""
     value = Decimal(value or 0)
     return int(value) if value == value.to_integral_value() else float(value)
+
 
 
 def sessions_book(rows: list[dict[str, Any]]) -> bytes:
@@ -90,13 +92,13 @@ def sessions_book(rows: list[dict[str, Any]]) -> bytes:
 
 def class_book(session: dict[str, Any], rows: list[dict[str, Any]]) -> bytes:
     headers = ["序号", "姓名", "性别", "身份证号（后四位）", "状态", "已到课学时"]
-    body = [[n, r["name"], r["gender"], "*" * 14 + r["id_number_last4"], r["status"], _number(r["hours"])]
+    body = [[n, r["name"], r["gender"], "*" * 14 + r["id_number_last4"], r["status"], number(r["hours"])]
             for n, r in enumerate(rows, start=1)]
     return _book("学员名单", [[f"{session['code']} {session['title'] or session['course_name_zh']}"], headers, *body])
 
 
 def attendance_book(session: dict[str, Any], days: list[date], rows: list[dict[str, Any]]) -> bytes:
     headers = ["姓名", "身份证号（后四位）", *[d.isoformat() for d in days], "合计学时"]
-    body = [[r["name"], "*" * 14 + r["id_number_last4"], *[_number(r["days"].get(d)) if d in r["days"] else "" for d in days],
-             _number(r["hours"])] for r in rows]
+    body = [[r["name"], "*" * 14 + r["id_number_last4"], *[number(r["days"].get(d)) if d in r["days"] else "" for d in days],
+             number(r["hours"])] for r in rows]
     return _book("考勤表", [[f"{session['code']} {session['title'] or session['course_name_zh']}"], headers, *body])

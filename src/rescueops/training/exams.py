@@ -412,4 +412,6 @@ async def results_xlsx(principal: Principal, code: str) -> bytes:
                 "缺考" if a.absent else "合格" if a.passed else "不合格"]
         row += [OUTCOMES_ZH[t.outcome], t.certificate_number or ""]
         rows.append(row)
-    return spreadsheets.export([("考核成绩", header, rows)])
+    sittings = [["第1次考核" if s.attempt == 1 else f"第{s.attempt - 1}次补考", s.held_on, s.examiner_name, s.examiner_unit, s.scored,
+                 "已关闭" if s.closed else "当前"] for s in found.sittings]
+    return spreadsheets.export([("考核成绩", header, rows), ("考次", ["考次", "日期", "考核员", "考核员单位", "已录成绩", "状态"], sittings)])

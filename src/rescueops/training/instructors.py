@@ -394,6 +394,21 @@ async def export_instructors(principal: Principal, *, unit: str | None = None, k
     return spreadsheets.workbook_bytes(book)
 
 
+async def export_instructor(principal: Principal, instructor_id: int) -> bytes:
+    """One instructor's page as .xlsx: the record, sessions and hours taught per year, and the star-grade history."""
+    i = await get_instructor(principal, instructor_id)
+    record = [["姓名", i.name], ["身份证号", i.id_number], ["所属红十字会", i.unit_name_zh], ["类别", KIND_ZH[i.kind.value]],
+              ["资格证号", i.qualification_number], ["取得资格", i.qualified_on], ["资格有效期至", i.qualification_expires_on or ""],
+              ["最近复训", i.last_refresher_on or ""], ["需复训", DUE_ZH[i.refresher_due_reason]], ["星级", i.stars],
+              ["状态", "在册" if i.active else "停用"]]
+    return spreadsheets.export([
+        ("师资信息", ["项目", "内容"], record),
+        ("授课统计", ["年度", "授课场次", "课时"], [[t.year, t.sessions, float(t.hours)] for t in i.teaching]),
+        ("星级记录", ["评定日期", "星级", "原因", "评定人", "记录时间"],
+         [[h.awarded_on, h.stars, h.reason, h.by_name, h.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")] for h in i.star_history]),
+    ])
+
+
 # --- the examiner pool ------------------------------------------------------------------------------------
 
 

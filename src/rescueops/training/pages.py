@@ -279,6 +279,7 @@ class SessionPages(Controller):
         query = urlencode({k: v for k, v in filters.items() if v})
         return page(request, "training/sessions.html", nav="training", sessions=found.items, total=found.total, offset=params.offset,
                     limit=params.limit, filters=filters, query=query, units=units, error=error,
+                    organisations=await session_service.list_organisations(request.user),
                     can_plan=can_anywhere(request.user, "training.manage"), **session_labels())
 
     @get("/training/sessions/export.xlsx", guards=[requires("training.view")])
@@ -302,6 +303,19 @@ class SessionPages(Controller):
     @get("/training/sessions/{code:str}/attendance.xlsx")
     async def attendance_export(self, request: Request, code: FromPath[str]) -> Response:
         return attachment(await session_service.export_attendance(request.user, code), f"attendance-{code}.xlsx", XLSX)
+
+    @get("/training/sessions/{code:str}/instructors.xlsx")
+    async def instructors_export(self, request: Request, code: FromPath[str]) -> Response:
+        return attachment(await session_service.export_session_instructors(request.user, code), f"instructors-{code}.xlsx", XLSX)
+
+    @get("/training/courses.xlsx", guards=[requires("training.view")])
+    async def courses_export(self) -> Response:
+        return attachment(await session_service.export_courses(), "training-courses.xlsx", XLSX)
+
+    @get("/training/organisations.xlsx", guards=[requires("training.view")])
+    async def organisations_export(self, request: Request, unit: FromQuery[str] = "") -> Response:
+        content = await session_service.export_organisations(request.user, unit_code=unit.strip() or None)
+        return attachment(content, "training-organisations.xlsx", XLSX)
 
     async def _new_page(self, request: Request, form: SessionForm, error: str | None = None, status_code: int = 200,
                         organisation: OrganisationForm | None = None) -> Template:
@@ -985,6 +999,10 @@ class InstructorPages(Controller):
     @get("/training/instructors/{instructor_id:int}", guards=[requires("training.view")])
     async def detail(self, request: Request, instructor_id: FromPath[int]) -> Template:
         return await instructor_page(request, instructor_id)
+
+    @get("/training/instructors/{instructor_id:int}/export.xlsx", guards=[requires("training.view")])
+    async def detail_export(self, request: Request, instructor_id: FromPath[int]) -> Response:
+        return attachment(await instructors.export_instructor(request.user, instructor_id), f"instructor-{instructor_id}.xlsx", XLSX)
 
     def _again(self, request: Request, instructor_id: int) -> Callable[[str, int], Awaitable[Template]]:
         async def again(message: str, status: int) -> Template:

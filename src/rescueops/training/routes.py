@@ -101,6 +101,15 @@ class CourseController(Controller):
     async def organisations(self, request: Request, unit: FromQuery[str | None] = None) -> list[OrganisationOut]:
         return await session_service.list_organisations(request.user, unit_code=unit)
 
+    @get("/courses.xlsx", summary="The course catalogue as .xlsx: one row per version", media_type=XLSX, guards=[requires("training.view")])
+    async def courses_xlsx(self) -> Response:
+        return attachment(await session_service.export_courses(), "training-courses.xlsx", XLSX)
+
+    @get("/organisations.xlsx", summary="The named organisations in scope (?unit= its subtree) as .xlsx, with their sessions",
+         media_type=XLSX, guards=[requires("training.view")])
+    async def organisations_xlsx(self, request: Request, unit: FromQuery[str | None] = None) -> Response:
+        return attachment(await session_service.export_organisations(request.user, unit_code=unit), "training-organisations.xlsx", XLSX)
+
     @post("/organisations", summary="Add a named organisation under a county", guards=[requires("training.manage")])
     async def add_organisation(self, request: Request, data: JSONBody[OrganisationIn]) -> OrganisationOut:
         return await session_service.create_organisation(request.user, data)
@@ -188,6 +197,10 @@ class SessionController(Controller):
     @get("/{code:str}/class.xlsx", summary="The class list as .xlsx (ID numbers masked)", media_type=XLSX)
     async def class_list(self, request: Request, code: FromPath[str]) -> Response:
         return attachment(await session_service.export_class(request.user, code), f"class-{code}.xlsx", XLSX)
+
+    @get("/{code:str}/instructors.xlsx", summary="The session's instructors and their hours as .xlsx", media_type=XLSX)
+    async def instructors_xlsx(self, request: Request, code: FromPath[str]) -> Response:
+        return attachment(await session_service.export_session_instructors(request.user, code), f"instructors-{code}.xlsx", XLSX)
 
     @get("/{code:str}/attendance.xlsx", summary="The attendance sheet as .xlsx", media_type=XLSX)
     async def attendance_export(self, request: Request, code: FromPath[str]) -> Response:
@@ -312,6 +325,11 @@ class InstructorController(Controller):
                                active: FromQuery[bool | None] = None) -> Response:
         return attachment(await instructors.export_instructors(request.user, unit=unit, kind=kind, stars=stars, due=due, active=active),
                           "instructors.xlsx", XLSX)
+
+    @get("/instructors/{instructor_id:int}/export.xlsx", summary="One instructor: the record, teaching per year and the star "
+         "history as .xlsx", media_type=XLSX)
+    async def instructor_xlsx(self, request: Request, instructor_id: FromPath[int]) -> Response:
+        return attachment(await instructors.export_instructor(request.user, instructor_id), f"instructor-{instructor_id}.xlsx", XLSX)
 
     @get("/instructors/county-checks", summary="Per county: active full-time instructors with a valid qualification, against "
          "the target of 2 (每个旗县区红十字会至少有2名专职应急救护师资)")

@@ -16,9 +16,10 @@ from typing import Any
 
 import asyncpg
 import yaml
+from piccolo.query.functions.aggregate import Count
 from piccolo.table import Table
 
-from rescueops import crypto, uploads
+from rescueops import crypto, spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.calendar import CHINA
@@ -67,6 +68,7 @@ from rescueops.training.tables import (
     TrainingBase,
     TrainingSession,
 )
+from rescueops.training.targets_file import SECTOR_ZH
 
 # Where a session may go from each status; cancelling needs a reason.
 TRANSITIONS: dict[SessionStatus, set[SessionStatus]] = {
@@ -818,6 +820,48 @@ async def export_class(principal: Principal, code: str) -> bytes:
 async def export_attendance(principal: Principal, code: str) -> bytes:
     session = await session_for(principal, code)
     return enrolment_file.attendance_book(session, _session_days(session), await _sheet_rows(session))
+
+
+# Chinese names in the exports of the catalogue and the organisations.
+COURSE_KIND_ZH = {CourseKind.awareness.value: "普及培训", CourseKind.first_aider.value: "红十字救护员", CourseKind.junior_first_aider.value:
+                  "初级救护员", CourseKind.cpr_aed.value: "“CPR+AED”", CourseKind.instructor.value: "救护师资", CourseKind.refresher.value: "复训"}
+ORGANISATION_KIND_ZH = {"school": "学校", "company": "企业", "agency": "机关事业单位", "village": "村（嘎查）", "community": "社区", "other": "其他"}
+
+
+def _mark(value: int | None) -> int | str:
+    return "" if value is None else value
+
+
+async def export_courses() -> bytes:
+    """The course catalogue as .xlsx: one row per course version, newest first within a course, as on the page."""
+    rows = [[c.code, c.name_zh, c.name_en, COURSE_KIND_ZH[c.kind.value], v.version, "是" if index == 0 else "", v.syllabus,
+             enrolment_file.number(v.hours), "是" if v.exam_required else "否", _mark(v.theory_pass), _mark(v.practical_pass),
+             v.certificate_name_zh or "", _mark(v.validity_months), v.sessions, "启用" if c.active else "停用"]
+            for c in await list_courses(include_inactive=True) for index, v in enumerate(c.versions)]
+    return spreadsheets.export([("课程目录", ["课程代码", "课程名称", "英文名称", "类别", "版本", "现行版本", "教学大纲", "学时", "需考核",
+                                          "理论合格分", "实操合格分", "证书", "有效期（月）", "已开班次", "状态"], rows)])
+
+
+async def export_organisations(principal: Principal, *, unit_code: str | None = None) -> bytes:
+    """The named organisations the caller may see (optionally under one unit) as .xlsx, with the sessions held for each."""
+    found = await list_organisations(principal, unit_code=unit_code, limit=50_000)
+    held: dict[int, int] = {}
+    for row in await TrainingSession.select(TrainingSession.organisation, Count()).where(
+            TrainingSession.organisation.is_in([o.id for o in found] or [0]) & (TrainingSession.status != SessionStatus.cancelled.value)
+            ).group_by(TrainingSession.organisation):
+        held[row["organisation"]] = row["count"]
+    rows = [[o.name, ORGANISATION_KIND_ZH[o.kind.value], SECTOR_ZH[o.sector.value], o.unit_name_zh, o.unit_code, held.get(o.id, 0)]
+            for o in found]
+    return spreadsheets.export([("培训单位", ["名称", "类型", "领域", "所属旗县区", "旗县区代码", "培训班次（未取消）"], rows)])
+
+
+async def export_session_instructors(principal: Principal, code: str) -> bytes:
+    """The instructors who teach a session, with their hours, as .xlsx."""
+    session = await session_for(principal, code)
+    names = {r["code"]: r["name_zh"] for r in await OrgUnit.select(OrgUnit.code, OrgUnit.name_zh)}
+    rows = [[i.name, {"full_time": "专职", "part_time": "兼职"}.get(i.kind, i.kind), names.get(i.unit_code, i.unit_code),
+             enrolment_file.number(i.hours)] for i in await _instructors_of(session["id"])]
+    return spreadsheets.export([("授课师资", ["姓名", "类别", "所属红十字会", "授课学时"], rows)])
 
 
 def can_manage(principal: Principal, session: dict[str, Any] | SessionDetail) -> bool:
