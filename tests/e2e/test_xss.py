@@ -1,5 +1,5 @@
 """Script typed into free text never runs (issue 8, faults item 5): team, member, equipment, drill, deployment,
-coordination and grading texts holding ``<img onerror>``, a ``"><script>`` break-out, an ``<svg onload>`` and
+coordination, grading and first-aid training texts holding ``<img onerror>``, a ``"><script>`` break-out, an ``<svg onload>`` and
 ``javascript:`` links, opened in a real headless Chromium on every page that shows them.
 
 The server is one of its own (SQLite file, in-process bus), so these records never meet the other browser tests'.
@@ -34,6 +34,9 @@ MD = "[点我](javascript:__xss=5)"
 TEXTAREA = "</textarea><script>__xss=6</script>"
 ALL = f"{IMG}{BREAK}{SVG} {LINK} {MD}{TEXTAREA}"
 TEAM, ITEM = "CF-XSS-01", "CF-XSS-RADIO-1"
+# First-aid training records begin every free text with this (it fits a 50-character trainee name): out of a double- or
+# single-quoted attribute, then an element with a handler.
+TRAINING = "\"'><svg onload=__xss=7>"
 
 # What a page must not hold: the flag set by a payload that ran, an event handler carrying one, a javascript: URL.
 PROBE = """
@@ -138,7 +141,24 @@ def _records(base: str) -> dict[str, int | str]:
     admin("POST", f"/api/v1/grading/assessments/{assessment['id']}/scores", {"criterion_id": "plans", "score": 8, "note": ALL})
     admin("POST", f"/api/v1/grading/assessments/{assessment['id']}/documents", None,
           files={"file": ("plan.pdf", b"%PDF-1.4 plan", "application/pdf")}, data={"title": ALL[:200], "criterion_id": "plans"})
+    ids["training"] = _training_records(base, admin.http.headers["Authorization"].split(" ", 1)[1])
     return ids
+
+
+def _training_records(base: str, token: str) -> dict:
+    """The scope probe's Ordos training records (organisation, base, booking, instructor, examiner, session, trainees,
+    scores, certificates, a revocation, a target line), every free text beginning with TRAINING, through the API."""
+    import asyncio
+
+    from tests.reliability.test_scope_probing import _training
+
+    async def build() -> dict:
+        w: dict = {}
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await _training(client, token, w, text=TRAINING)
+        return w
+
+    return asyncio.run(build())
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +192,24 @@ def test_no_script_typed_into_a_field_runs_on_any_page(hostile_server, browser) 
         "/coordination/board/fragment", f"/grading/teams/{TEAM}", f"/grading/assessments/{ids['assessment']}", "/grading", "/inbox", "/",
         f"/drills/{ids['drill']}/evaluate", f"/drills/{ids['drill']}/injects", f"/c/{ids['card']}", "/orgs/150426", "/equipment/due",
     ]
+    t = ids["training"]
+    from tests.reliability.test_scope_probing import UNIT, _booking_body
+
+    week = _booking_body(t)["starts_at"][:10]
+    training = [
+        "/training", "/training/sessions", "/training/sessions/new", f"/training/sessions/{t['session']}",
+        f"/training/sessions/{t['session']}/import", f"/training/sessions/{t['session']}/exam", "/training/certificates",
+        f"/training/certificates/{t['certificate_number']}", f"/training/certificates/{t['revoked_number']}", f"/verify/{t['verify_token']}",
+        f"/verify/{t['revoked_token']}", "/training/instructors", f"/training/instructors/{t['instructor']}", "/training/examiners",
+        "/training/bases", f"/training/bases/{t['base']}?week={week}", f"/training/targets?unit={UNIT}&year={t['year']}",
+        f"/training/progress?unit={UNIT}&year={t['year']}",
+    ]
+    pages += training
     # Pages that list a record of their own kind must show the payload, as text: they are not passing by leaving it out.
     quiet = {f"/teams/{TEAM}/import", "/public/aeds?lat=42.93&lon=119.02", "/grading", "/inbox", "/", f"/members/{ids['person']}/card",
-             "/drills", "/coordination", f"/drills/{ids['drill']}/injects", "/orgs/150426", "/equipment/due"}
+             "/drills", "/coordination", f"/drills/{ids['drill']}/injects", "/orgs/150426", "/equipment/due",
+             # the public page shows the masked name only (first and last characters), which no payload survives
+             "/training", f"/verify/{t['verify_token']}", f"/verify/{t['revoked_token']}"}
     for path in pages:
         browser.get(base + path)
         # The load event comes after every image has loaded or failed, so any onerror has run by then.

@@ -24,6 +24,7 @@ from rescueops import spreadsheets, uploads
 from rescueops.members.tables import Certificate, ImportBatch, Person
 from rescueops.settings import get_settings
 from rescueops.teams.tables import Team
+from rescueops.training.tables import EnrolmentImport, Target
 from rescueops.web.middleware import MAX_JSON_DEPTH
 from tests.accounts.test_auth import csrf_from
 from tests.conftest import bearer
@@ -90,6 +91,7 @@ async def test_every_upload_route_has_its_own_limit_and_refuses_more(app, client
         assert uploads.megabytes(limit) in response.text, path
     assert _files_under(get_settings().var_dir) == before
     assert await ImportBatch.count() == 0 and await Person.count() == 0
+    assert await EnrolmentImport.count() == 0 and await Target.count() == 0
 
 
 async def test_a_file_under_the_request_limit_but_over_its_own_is_refused_with_the_reason(client, make_user) -> None:
@@ -144,6 +146,30 @@ async def test_oversized_json_and_form_bodies(client, make_user) -> None:
     form = await client.post("/teams/new", data={"_csrf_token": token, **team_body(base_address="x" * (uploads.BODY_MAX_BYTES + 1))})
     assert form.status_code == 413 and "请求未被接受" in form.text
     assert await Team.count() == 0
+
+
+async def test_oversized_training_bodies_are_refused_and_nothing_is_written(client, make_user) -> None:
+    """A session, a trainee, a booking, a revocation reason of over 1 MB: 413 before any service runs (the API and the
+    session form alike), and no session, person, booking or audit entry appears."""
+    from rescueops.accounts.tables import AuditEntry
+    from rescueops.training.tables import Booking, TrainingSession
+
+    _, admin = await make_user("admin")
+    big = "救" * (uploads.BODY_MAX_BYTES // 3 + 1)
+    for path, body in (("/api/v1/training/sessions", {"course_code": "first_aider", "unit_code": "150426", "place": "礼堂", "title": big,
+                                                       "starts_on": "2025-06-01", "ends_on": "2025-06-01", "capacity": 10}),
+                       ("/api/v1/training/sessions/TR-150426-2025-0001/enrolments", {"name": big, "gender": "male", "id_number": id_number(1)}),
+                       ("/api/v1/training/bases/CF-BASE-1/bookings", {"group_name": big}),
+                       ("/api/v1/training/certificates/JH150426250000017/revocation", {"reason": big})):
+        response = await client.post(path, json=body, headers=bearer(admin))
+        assert response.status_code == 413 and response.json()["code"] == "payload_too_large", (path, response.text[:200])
+    await sign_in(client, make_user, "admin", unit="150000")
+    token = csrf_from((await client.get("/training/sessions/new")).text)
+    form = await client.post("/training/sessions/new", data={"_csrf_token": token, "course_code": "first_aider", "unit_code": "150426",
+                                                             "title": "x" * (uploads.BODY_MAX_BYTES + 1)})
+    assert form.status_code == 413 and "请求未被接受" in form.text
+    assert await TrainingSession.count() == 0 and await Person.count() == 0 and await Booking.count() == 0
+    assert await AuditEntry.count().where(AuditEntry.action.like("training.%")) == 0
 
 
 # --- deeply nested and huge JSON -----------------------------------------------------------------------------------
@@ -219,9 +245,14 @@ async def test_huge_arrays_are_refused_by_the_schema(client, make_user) -> None:
         ("/api/v1/equipment/labels", "asset_tags", {"asset_tags": ["A"] * 150_000}),
         ("/api/v1/equipment/transfer-requests", "asset_tags", {"source": {"team_code": "CF-WNT-01"}, "destination": {"team_code": "CF-WNT-01"},
                                                                "asset_tags": ["A"] * 100_000, "reason": "调拨"}),
+        ("PUT /api/v1/training/sessions/TR-150426-2025-0001/attendance", "entries",
+         {"day": "2025-06-01", "entries": [{"enrolment_id": 1, "hours": "8"}] * 3_000}),
+        ("PUT /api/v1/training/sessions/TR-150426-2025-0001/exam/sittings/1/scores", "scores",
+         {"scores": [{"enrolment_id": 1, "theory": 90, "practical": 90}] * 3_000}),
     ]
     for path, field, body in cases:
-        response = await client.post(path, json=body, headers=h)
+        method, path = path.split(" ", 1) if " " in path else ("POST", path)
+        response = await client.request(method, path, json=body, headers=h)
         assert response.status_code == 422 and response.json()["details"][0]["field"] == field, (path, response.text[:200])
     assert await Team.count() == 1
 
@@ -302,6 +333,36 @@ async def test_formula_cells_of_a_workbook_are_read_as_values_never_evaluated(cl
     assert [(p["name"], p["skills"]) for p in await Person.select(Person.name, Person.skills)] == [("巴特尔", FORMULAS[1])]
 
 
+async def test_formulas_typed_into_training_records_come_out_of_every_training_export_as_text(client, make_user) -> None:
+    """Trainees, an instructor, an examiner, an organisation, a base, a booking and a target line whose names begin with
+    a formula: the class list, attendance sheet, exam results, session list, certificate list, instructor and examiner
+    lists, bases, bookings, targets and progress workbooks hold them as text with the OWASP prefix, never a formula."""
+    from tests.reliability.test_scope_probing import UNIT, _training
+
+    _, admin = await make_user("admin")
+    w: dict = {}
+    formula = FORMULAS[0]
+    await _training(client, admin, w, text=formula)
+    api, code = "/api/v1/training", w["session"]
+    expected = {
+        f"sessions/{code}/class.xlsx": f"{formula}学员0", f"sessions/{code}/attendance.xlsx": f"{formula}学员1",
+        f"sessions/{code}/exam/results.xlsx": f"{formula}学员2", "sessions/export.xlsx": f"{formula}教师初级救护员培训",
+        "certificates.xlsx": f"{formula}学员0", "instructors.xlsx": f"{formula}教员", "examiners.xlsx": f"{formula}考官",
+        "bases.xlsx": f"{formula}生命安全体验馆", f"bookings.xlsx?base={w['base']}": f"{formula}参观团",
+        f"targets/export.xlsx?unit={UNIT}&year={w['year']}": f"{formula}东胜区第一中学",
+        f"progress/export.xlsx?unit={UNIT}&year={w['year']}": f"{formula}东胜区第一中学",
+        f"sessions/{code}/instructors.xlsx": f"{formula}教员", f"instructors/{w['instructor']}/export.xlsx": f"{formula}教员",
+        f"organisations.xlsx?unit={UNIT}": f"{formula}东胜区第一中学",
+    }
+    for path, typed in expected.items():
+        response = await client.get(f"{api}/{path}", headers=bearer(admin))
+        assert response.status_code == 200, (path, response.text[:300])
+        cells = [cell for sheet in load_workbook(io.BytesIO(response.content)).worksheets for row in sheet.iter_rows() for cell in row]
+        assert all(cell.data_type != "f" for cell in cells), path
+        _no_formula((cell.value for cell in cells), path)
+        assert "'" + typed in {cell.value for cell in cells}, (path, typed)
+
+
 # --- file names ------------------------------------------------------------------------------------------------------
 
 HOSTILE_NAMES = ["../../../../etc/passwd.csv", "/etc/passwd.csv", "..\\..\\windows\\win.ini.csv", "C:\\boot.csv", "a\x00b.csv",
@@ -346,6 +407,30 @@ async def test_file_names_from_clients_never_become_paths(client, make_user) -> 
     assert download.headers["content-disposition"] == f"attachment; filename=\"certificate-{cert['id']}.pdf\"; " \
                                                       f"filename*=UTF-8''certificate-{cert['id']}.pdf"
     assert download.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_hostile_file_names_of_trainee_lists_and_target_tables_are_kept_sanitised(client, make_user) -> None:
+    """The trainee-list and allocation-table uploads keep (and report) only the sanitised name; nothing is written to
+    disk, whatever the name says."""
+    from tests.reliability.test_scope_probing import UNIT, _csv, _training
+
+    _, admin = await make_user("admin")
+    w: dict = {}
+    await _training(client, admin, w)
+    var = get_settings().var_dir
+    before, kept_before = _files_under(var), await EnrolmentImport.count()
+    trainees = _csv([["姓名*", "性别*", "身份证号*"], ["新学员", "男", id_number(760)]])
+    table = _csv([["单位", "持证培训总数", "初级救护员", "普及培训"], ["教育局", 10, 5, 100]])
+    for name in HOSTILE_NAMES:
+        for path, content, data in ((f"/api/v1/training/sessions/{w['session']}/enrolments/import", trainees, None),
+                                    ("/api/v1/training/targets/import", table, {"unit": UNIT, "year": str(w["year"])})):
+            response = await client.post(path, files={"file": (name, content, "text/csv")}, data=data, headers=bearer(admin))
+            assert response.status_code == 200, (name, path, response.text[:300])
+            shown = response.json()["file_name"]
+            assert not set(shown) & set('/\\\x00\r\n:"<>|?*') and not shown.startswith("."), (name, shown)
+    kept = [row["file_name"] for row in await EnrolmentImport.select(EnrolmentImport.file_name)]
+    assert len(kept) == kept_before + len(HOSTILE_NAMES) and not any(set(n) & set('/\\\x00\r\n') for n in kept)
+    assert _files_under(var) == before
 
 
 def test_content_disposition_cannot_be_broken_out_of() -> None:
@@ -396,10 +481,35 @@ async def test_like_wildcards_in_text_search_match_literally(client, make_user) 
         assert (await client.get("/api/v1/teams", params={"q": q}, headers=h)).json()["total"] == 0, q
 
 
+async def test_like_wildcards_in_the_certificate_search_match_literally(client, make_user) -> None:
+    """The certificate search takes a number's beginning or a holder's full name: a wildcard, quote or backslash is
+    neither, and finds nothing."""
+    from tests.reliability.test_scope_probing import _training
+
+    _, admin = await make_user("admin")
+    w: dict = {}
+    await _training(client, admin, w)
+    number = w["certificate_number"]
+
+    async def found(q: str) -> list[str]:
+        answer = await client.get("/api/v1/training/certificates", params={"q": q}, headers=bearer(admin))
+        assert answer.status_code == 200, (q, answer.text[:200])
+        return [c["number"] for c in answer.json()["items"]]
+
+    for q in ("_", "%", "C_", number[:2] + "%", number[:4] + "_", "\\", "' OR '1'='1' --", "%' UNION SELECT 1 --"):
+        assert await found(q) == [], q
+    assert number in await found(number[:6].lower()) and await found(w["holder"]) == [number]
+
+
 async def test_sql_metacharacters_in_every_filter_of_every_list_endpoint(app, client, make_user) -> None:
     """Every query parameter of every GET route of the API, and every text path parameter, given each metacharacter:
     a 4xx or an answer, never a 5xx (in particular NUL, which PostgreSQL refuses in text, is a 422)."""
-    h = bearer((await _filter_world(make_user))["admin"])
+    from tests.reliability.test_scope_probing import _training
+
+    world = await _filter_world(make_user)
+    h = bearer(world["admin"])
+    training: dict = {}
+    await _training(client, world["admin"], training)  # real training records, so each filter reaches its query
     schema = app.openapi_schema.to_schema()
     asked = 0
     for path, item in schema["paths"].items():
@@ -410,7 +520,7 @@ async def test_sql_metacharacters_in_every_filter_of_every_list_endpoint(app, cl
         base = path
         for parameter in parameters:
             if parameter["in"] == "path":
-                base = base.replace(f"{{{parameter['name']}}}", "CF-WNT-01" if parameter["schema"].get("type") == "string" else "1")
+                base = base.replace(f"{{{parameter['name']}}}", _path_value(path, parameter, training))
         for parameter in parameters:
             for value in METACHARACTERS:
                 if parameter["in"] == "query":
@@ -422,6 +532,20 @@ async def test_sql_metacharacters_in_every_filter_of_every_list_endpoint(app, cl
                 asked += 1
                 assert response.status_code < 500, (path, parameter["name"], value, response.status_code, response.text[:300])
     assert asked > 300
+
+
+# Path parameters naming training records: the record of the training world, so the route's filters are reached.
+_TRAINING_PATHS = {("/api/v1/training/sessions/", "code"): "session", ("/api/v1/training/bases/", "code"): "base",
+                   ("/api/v1/training/certificates/", "number"): "certificate_number", ("/api/v1/public/certificates/", "token"): "verify_token",
+                   ("/api/v1/training/instructors/", "instructor_id"): "instructor", ("/api/v1/training/examiners/", "examiner_id"): "examiner",
+                   ("/api/v1/training/bookings/", "booking_id"): "booking"}
+
+
+def _path_value(path: str, parameter: dict, training: dict) -> str:
+    for (prefix, name), key in _TRAINING_PATHS.items():
+        if path.startswith(prefix) and parameter["name"] == name:
+            return str(training[key])
+    return "CF-WNT-01" if parameter["schema"].get("type") == "string" else "1"
 
 
 def _path_text(value: str) -> str:

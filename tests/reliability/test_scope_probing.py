@@ -3,17 +3,23 @@
 Ordos (west hub) has a record of every kind: a team with members, certificates, a scan, insurance, hours, a pending
 leadership filing and roster import, equipment (items, a kit, stock, a transfer, a scrap request, an AED), a drill with
 its injects and improvements, a grading assessment with a document, an incident and a deployment with its log, an
-assistance request with an offer, a user with a role, a service account with a token, a notification, audit entries.
-Users of the east — a Chifeng league supervisor, the east hub's coordinator, a Chifeng captain — then call every API
-route with those records' ids (and, for lists, with Ordos as the filter). Each answer naming an Ordos record is 403 or
-404, each list leaves them out, no response mentions one, and no row in any table has changed.
+assistance request with an offer, a user with a role, a service account with a token, a notification, audit entries;
+and first-aid training (issue 9): an organisation, a base with a booking, an instructor, an examiner, a session they
+teach and examine with its trainees, attendance, scores, certificates (one revoked), a pending trainee list, a target line.
+Users of the east — a Chifeng league supervisor, the east hub's coordinator, a Chifeng captain, a Chifeng training officer
+and examiner — then call every API route with those records' ids (and, for lists, with Ordos as the filter). Each answer
+naming an Ordos record is 403 or 404, each list leaves them out, no response mentions one, and no row in any table has
+changed (the audit log may record the probers' own exports, nothing else). The public certificate check is open to
+anyone by design: it answers with exactly the fields docs/training.md lists, none of them Ordos text.
 
 ``ROUTES`` classifies every API route; the test walks ``app.routes``, so a new route fails it until it is classified.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,45 +165,51 @@ def _trainee(seq: int, name: str) -> dict:
     return {"name": p["name"], "gender": p["gender"], "id_number": p["id_number"], "phone": p["phone"]}
 
 
-def _booking_body(w: dict) -> dict:
+def _csv(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _booking_body(w: dict, text: str = SECRET) -> dict:
     """A group's visit to the Ordos base tomorrow morning (China time), within its opening hours."""
     from rescueops.calendar import CHINA
 
     day = datetime.now(CHINA).date() + timedelta(days=1)
     start = datetime(day.year, day.month, day.day, 10, tzinfo=CHINA)
-    return {"group_name": f"{SECRET}参观团", "contact_name": f"{SECRET}联系人", "contact_phone": "13900001111", "people": 10,
+    return {"group_name": f"{text}参观团", "contact_name": f"{text}联系人", "contact_phone": "13900001111", "people": 10,
             "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(), "purpose": "visit"}
 
 
-async def _training(client, admin: str, w: dict[str, Any]) -> None:
+async def _training(client, admin: str, w: dict[str, Any], text: str = SECRET) -> None:
     """First-aid training in Ordos, through the API: an organisation, a base with a booking, an instructor, an examiner,
     a junior first-aider session they teach and examine, three trainees (attended, scored, two certified, one of those
-    revoked), a pending trainee list, a target line."""
+    revoked), a pending trainee list, a target line. ``text`` begins every free text (and the trainees' names)."""
     from rescueops.training.service import today
 
     t = "/api/v1/training"
     w["year"], day = today().year, today() - timedelta(days=3)
     w["session_day"] = str(day)
     w["organisation"] = (await _call(client, admin, "POST", f"{t}/organisations", {
-        "unit_code": UNIT, "name": f"{SECRET}东胜区第一中学", "kind": "school", "sector": "campus"}))["id"]
+        "unit_code": UNIT, "name": f"{text}东胜区第一中学", "kind": "school", "sector": "campus"}))["id"]
     await _call(client, admin, "POST", f"{t}/bases", {
-        "code": BASE, "unit_code": UNIT, "kind": "experience_hall", "name_zh": f"{SECRET}生命安全体验馆", "name_en": SECRET,
-        "address": f"{SECRET}路1号", "capacity": 40, "opening": {str(d): ["00:00", "23:59"] for d in range(1, 8)}})
+        "code": BASE, "unit_code": UNIT, "kind": "experience_hall", "name_zh": f"{text}生命安全体验馆", "name_en": text,
+        "address": f"{text}路1号", "capacity": 40, "opening": {str(d): ["00:00", "23:59"] for d in range(1, 8)}})
     w["base"] = BASE
-    w["booking"] = (await _call(client, admin, "POST", f"{t}/bases/{BASE}/bookings", _booking_body(w)))["id"]
+    w["booking"] = (await _call(client, admin, "POST", f"{t}/bases/{BASE}/bookings", _booking_body(w, text)))["id"]
     w["instructor"] = (await _call(client, admin, "POST", f"{t}/instructors", {
-        "id_number": person(710)["id_number"], "name": f"{SECRET}教员", "unit_code": UNIT, "kind": "full_time",
-        "qualification_number": f"{SECRET}-SZ", "qualified_on": str(day - timedelta(days=400))}))["id"]
+        "id_number": person(710)["id_number"], "name": f"{text}教员", "unit_code": UNIT, "kind": "full_time",
+        "qualification_number": f"{text}-SZ", "qualified_on": str(day - timedelta(days=400))}))["id"]
     w["examiner"] = (await _call(client, admin, "POST", f"{t}/examiners", {
-        "id_number": person(711)["id_number"], "name": f"{SECRET}考官", "unit_code": LEAGUE, "qualification_number": f"{SECRET}-KG"}))["id"]
+        "id_number": person(711)["id_number"], "name": f"{text}考官", "unit_code": LEAGUE, "qualification_number": f"{text}-KG"}))["id"]
     code = (await _call(client, admin, "POST", f"{t}/sessions", {
         "course_code": "junior_first_aider", "unit_code": UNIT, "organisation_id": w["organisation"], "sector": "campus", "base_code": BASE,
-        "place": f"{SECRET}礼堂", "title": f"{SECRET}教师初级救护员培训", "starts_on": str(day), "ends_on": str(day), "capacity": 30}))["code"]
+        "place": f"{text}礼堂", "title": f"{text}教师初级救护员培训", "starts_on": str(day), "ends_on": str(day), "capacity": 30}))["code"]
     w["session"] = code
     s = f"{t}/sessions/{code}"
     await _call(client, admin, "POST", f"{s}/status", {"status": "running"})
     await _call(client, admin, "POST", f"{s}/instructors", {"instructor_id": w["instructor"], "hours": "8"})
-    enrolments = [(await _call(client, admin, "POST", f"{s}/enrolments", _trainee(720 + n, f"{SECRET}学员{n}")))["id"] for n in range(3)]
+    enrolments = [(await _call(client, admin, "POST", f"{s}/enrolments", _trainee(720 + n, f"{text}学员{n}")))["id"] for n in range(3)]
     w["enrolment"] = enrolments[0]
     await _call(client, admin, "PUT", f"{s}/attendance", {"day": str(day), "entries": [{"enrolment_id": e, "hours": "8"} for e in enrolments]})
     await _call(client, admin, "POST", f"{s}/exam/sittings", {"examiner_id": w["examiner"], "held_on": str(day)})
@@ -205,15 +217,16 @@ async def _training(client, admin: str, w: dict[str, Any]) -> None:
         {"enrolment_id": e, "theory": score, "practical": score} for e, score in zip(enrolments, (90, 85, 30), strict=True)]})
     numbers = (await _call(client, admin, "POST", f"{s}/certificates"))["numbers"]
     w["certificate_number"], revoked = numbers
-    await _call(client, admin, "POST", f"{t}/certificates/{revoked}/revocation", {"reason": f"{SECRET} 冒名顶替"})
+    w["revoked_number"] = revoked
+    await _call(client, admin, "POST", f"{t}/certificates/{revoked}/revocation", {"reason": f"{text} 冒名顶替"})
     for number, key in ((w["certificate_number"], "verify_token"), (revoked, "revoked_token")):
         w[key] = (await _call(client, admin, "GET", f"{t}/certificates/{number}"))["verify_url"].rsplit("/", 1)[1]
-    w["holder"] = f"{SECRET}学员0"
-    trainees = "姓名*,性别*,身份证号*\n" + f"{SECRET}导入学员,男,{person(730)['id_number']}\n"
+    w["holder"] = f"{text}学员0"
+    trainees = _csv([["姓名*", "性别*", "身份证号*"], [f"{text}导入学员", "男", person(730)["id_number"]]])
     w["training_batch"] = (await _call(client, admin, "POST", f"{s}/enrolments/import", None,
-                                       files={"file": ("trainees.csv", trainees.encode(), "text/csv")}))["batch_id"]
-    table = f"单位,持证培训总数,初级救护员,普及培训\n{SECRET}东胜区第一中学,10,5,100\n"
-    await _call(client, admin, "POST", f"{t}/targets/import", None, files={"file": ("targets.csv", table.encode(), "text/csv")},
+                                       files={"file": ("trainees.csv", trainees, "text/csv")}))["batch_id"]
+    table = _csv([["单位", "持证培训总数", "初级救护员", "普及培训"], [f"{text}东胜区第一中学", 10, 5, 100]])
+    await _call(client, admin, "POST", f"{t}/targets/import", None, files={"file": ("targets.csv", table, "text/csv")},
                 data={"unit": UNIT, "year": str(w["year"]), "commit": "true"})
     w["target"] = (await _call(client, admin, "GET", f"{t}/targets?unit={UNIT}&year={w['year']}"))["lines"][0]["id"]
 
@@ -511,7 +524,9 @@ ROUTES: dict[str, ById | Listing | Unscoped] = {
     "POST /api/v1/training/courses/{code:str}/versions": by_id(code="=junior_first_aider")(body=_body(
         syllabus="统一教学大纲（改）", hours="8", theory_pass=60, practical_pass=60, certificate_type="junior_first_aider",
         validity_months=36, reason="改版")),  # one catalogue for the region: only training.courses (the region) publishes
+    "GET /api/v1/training/courses.xlsx": Unscoped("the course catalogue (统一教学大纲) is the region's published data"),
     "GET /api/v1/training/organisations": Listing(query=_body(unit="@unit")),
+    "GET /api/v1/training/organisations.xlsx": Listing(query=_body(unit="@unit")),
     "POST /api/v1/training/organisations": ById(body=_body(unit_code="@unit", name="东胜区第二中学", kind="school")),
     # training: sessions, enrolment, attendance
     "GET /api/v1/training/sessions": Listing(query=TRAINING_FILTERS),
@@ -534,6 +549,7 @@ ROUTES: dict[str, ById | Listing | Unscoped] = {
     "PUT /api/v1/training/sessions/{code:str}/reported-attendance": by_id(code="session")(body=_body(count=5)),
     "GET /api/v1/training/sessions/{code:str}/class.xlsx": by_id(code="session")(),
     "GET /api/v1/training/sessions/{code:str}/attendance.xlsx": by_id(code="session")(),
+    "GET /api/v1/training/sessions/{code:str}/instructors.xlsx": by_id(code="session")(),
     # training: exams and certificates
     "GET /api/v1/training/sessions/{code:str}/exam": by_id(code="session")(),
     "GET /api/v1/training/sessions/{code:str}/exam/results.xlsx": by_id(code="session")(),
@@ -558,6 +574,7 @@ ROUTES: dict[str, ById | Listing | Unscoped] = {
     "GET /api/v1/training/instructors.xlsx": Listing(query=TRAINING_FILTERS),
     "GET /api/v1/training/instructors/county-checks": Listing(query=_body(unit="@unit")),
     "GET /api/v1/training/instructors/{instructor_id:int}": by_id(instructor_id="instructor")(),
+    "GET /api/v1/training/instructors/{instructor_id:int}/export.xlsx": by_id(instructor_id="instructor")(),
     "PATCH /api/v1/training/instructors/{instructor_id:int}": by_id(instructor_id="instructor")(body=_body(qualification_number="SZ-改")),
     "POST /api/v1/training/instructors/{instructor_id:int}/active": by_id(instructor_id="instructor")(body=_body(active=False, reason="停用")),
     "POST /api/v1/training/instructors/{instructor_id:int}/stars": by_id(instructor_id="instructor")(body=_body(stars=3, reason="评星")),
@@ -630,18 +647,33 @@ def test_probe_bodies_are_valid(app) -> None:
 # --- the probe ------------------------------------------------------------------------------------------------------
 
 
-async def _fingerprint() -> dict[str, str]:
-    """A digest of every row of every table (tokens aside: using one stamps it)."""
+async def _fingerprint(probers: frozenset[int] = frozenset()) -> dict[str, str]:
+    """A digest of every row of every table (tokens aside: using one stamps it; and the audit log's record of what the
+    probers themselves did, checked by ``_probers_audited``)."""
     from piccolo.conf.apps import Finder
+
+    from rescueops.accounts.tables import AuditEntry
 
     digests = {}
     for table in Finder().get_table_classes():
         name = table._meta.tablename
         if name in ("accounts_token",):
             continue
-        rows = await table.select().order_by(table._meta.primary_key)
+        query = table.select().order_by(table._meta.primary_key)
+        if table is AuditEntry and probers:
+            query = query.where(AuditEntry.actor.is_null() | AuditEntry.actor.not_in(list(probers)))
+        rows = await query
         digests[name] = hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
     return digests
+
+
+async def _probers_audited(probers: frozenset[int]) -> list[str]:
+    """What the audit log says the probers did: only exports of their own lists (who took personal data out is logged,
+    whatever the list held), never a write."""
+    from rescueops.accounts.tables import AuditEntry
+
+    rows = await AuditEntry.select(AuditEntry.action).where(AuditEntry.actor.is_in(list(probers)))
+    return sorted({row["action"] for row in rows if not row["action"].endswith(".export")})
 
 
 def _path(path: str, probe: ById | Public, w: dict) -> str:
@@ -732,20 +764,22 @@ async def test_east_users_can_neither_see_nor_change_ordos_records(client, make_
     unreadable = await _readable_in_scope(client, w["admin"], w)
     assert unreadable == [], "\n".join(unreadable)
     await make_team("CF-WNT-01", members=2, active=True)
-    probers = {
-        "league": (await make_user("league_supervisor", unit="150400"))[1],
-        "hub": (await make_user("hub_coordinator", hub="east"))[1],
-        "captain": (await make_user("captain", team="CF-WNT-01"))[1],
-        "training": (await make_user("training_officer", unit="150400"))[1],
-        "examiner": (await make_user("examiner", unit="150400"))[1],
+    users = {
+        "league": await make_user("league_supervisor", unit="150400"),
+        "hub": await make_user("hub_coordinator", hub="east"),
+        "captain": await make_user("captain", team="CF-WNT-01"),
+        "training": await make_user("training_officer", unit="150400"),
+        "examiner": await make_user("examiner", unit="150400"),
     }
+    probers, prober_ids = {who: token for who, (_, token) in users.items()}, frozenset(user_id for user_id, _ in users.values())
     from rescueops.training.certificates import VERIFY_LIMIT
 
     VERIFY_LIMIT.reset()  # the public look-ups are rate-limited per address: the probers share the test client's
-    before = await _fingerprint()
+    before = await _fingerprint(prober_ids)
     problems = []
     for who, token in probers.items():
         problems += await _probe(client, token, who, w)
-    after = await _fingerprint()
+    after = await _fingerprint(prober_ids)
     changed = sorted(name for name in before if before[name] != after.get(name))
-    assert problems == [] and changed == [], "\n".join(problems + [f"changed: {changed}"])
+    audited = await _probers_audited(prober_ids)
+    assert problems == [] and changed == [] and audited == [], "\n".join(problems + [f"changed: {changed}", f"audited: {audited}"])

@@ -577,7 +577,8 @@ class InstructorOut(BaseModel):
     refresher_due_reason: str = Field(description="'refresher' (last refresher or qualification over 12 months ago), "
                                       "'expiring' (qualification ends within 90 days or has ended), or ''")
     sessions_this_year: int = 0
-    hours_this_year: Decimal = Decimal(0)
+    # No Decimal default: the OpenAPI schema would hold a Decimal object, which JSON serves as a string.
+    hours_this_year: Decimal = Field(description="Hours taught this year (cancelled sessions left out)")
 
 
 class StarOut(BaseModel):
