@@ -25,6 +25,12 @@ def in_china(moment: datetime) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA)
 
 
+def china_today() -> date:
+    """Today as users date things: China's date, whatever zone the server's clock is on (between 16:00 and 24:00 UTC
+    the two differ, and a day typed as "today" must sort and compare with timestamps read on China time)."""
+    return datetime.now(CHINA).date()
+
+
 def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A timestamp as users read it."""
     return in_china(moment).strftime(pattern) if moment is not None else ""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from rescueops.calendar import china_today
 from tests.conftest import bearer
 
 WUDAN = (42.94, 119.01)  # Wengniute Banner seat
@@ -20,7 +21,7 @@ async def test_registry_usability_and_overdue_checks(client, make_user) -> None:
     assert created.status_code == 201 and created.json()["usable"] is False and created.json()["problems"] == ["check_overdue"]
     checked = await client.post("/api/v1/aeds/AED-WD-001/checks", json={"working": True}, headers=bearer(logistics))
     assert checked.status_code == 201 and checked.json()["usable"] is True
-    assert checked.json()["check_due_on"] == (date.today() + timedelta(days=30)).isoformat()
+    assert checked.json()["check_due_on"] == (china_today() + timedelta(days=30)).isoformat()
     expired = await client.post("/api/v1/aeds", json=aed("AED-WD-002", 42.95, 119.02, pads_expire_on="2024-01-01"), headers=bearer(logistics))
     assert expired.json()["problems"] == ["pads_expired", "check_overdue"]
     problems = (await client.get("/api/v1/aeds?problems=true", headers=bearer(logistics))).json()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from rescueops.calendar import china_today
 from rescueops.equipment.tables import Inspection, Item, Repair, ScrapRequest
 from tests.conftest import bearer
 from tests.equipment.test_checkout import boat
@@ -22,9 +23,9 @@ async def test_inspection_sets_next_due_and_failures_send_to_maintenance(client,
     missing = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections", json={"results": {"船体气密": True}}, headers=bearer(logistics))
     assert missing.status_code == 422 and "missing points" in missing.text
     future = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections",
-                               json={"inspected_on": (date.today() + timedelta(days=1)).isoformat(), "results": CHECKLIST}, headers=bearer(logistics))
+                               json={"inspected_on": (china_today() + timedelta(days=1)).isoformat(), "results": CHECKLIST}, headers=bearer(logistics))
     assert future.status_code == 422
-    today = date.today().isoformat()
+    today = china_today().isoformat()
     failed = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections",
                                json={"inspected_on": today, "results": {**CHECKLIST, "船体气密": False}, "note": "左侧气室漏气"}, headers=bearer(logistics))
     assert failed.json()["passed"] is False and (await Item.select(Item.status).first())["status"] == "in_maintenance"
@@ -60,17 +61,17 @@ async def test_finish_a_repair_through_the_api(client, make_user) -> None:
     await boat(client, logistics)
     not_broken = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/repairs/finish", json={}, headers=bearer(logistics))
     assert not_broken.status_code == 409 and not_broken.json()["code"] == "not_in_maintenance"
-    started = (date.today() - timedelta(days=3)).isoformat()
+    started = (china_today() - timedelta(days=3)).isoformat()
     await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/repairs", json={"description": "左侧气室漏气", "started_on": started},
                       headers=bearer(logistics))
     early = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/repairs/finish",
-                              json={"finished_on": (date.today() - timedelta(days=5)).isoformat()}, headers=bearer(logistics))
+                              json={"finished_on": (china_today() - timedelta(days=5)).isoformat()}, headers=bearer(logistics))
     assert early.status_code == 422 and "before the repair started" in early.text
     done = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/repairs/finish", json={"cost": "350", "description": "更换气室"},
                              headers=bearer(logistics))
     assert done.status_code == 200 and done.json()["status"] == "in_service"
     repair = await Repair.select(Repair.description, Repair.finished_on, Repair.cost).first()
-    assert repair["description"] == "左侧气室漏气；更换气室" and repair["finished_on"] == date.today() and float(repair["cost"]) == 350
+    assert repair["description"] == "左侧气室漏气；更换气室" and repair["finished_on"] == china_today() and float(repair["cost"]) == 350
     # An item sent to maintenance by a failed inspection has no open repair: finishing records what was done.
     await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections", json={"results": {**CHECKLIST, "拖曳绳": False}},
                       headers=bearer(logistics))
@@ -96,9 +97,9 @@ async def test_report_a_fault_and_finish_the_repair_on_the_item_page(client, mak
     broken = await client.get("/equipment/items/CF-WNT-BOAT-001")
     assert "维修中" in broken.text and 'id="repair-done-form"' in broken.text and 'id="checkout-form"' not in broken.text
     future = await client.post("/equipment/items/CF-WNT-BOAT-001/repaired", data={
-        "_csrf_token": token, "finished_on": (date.today() + timedelta(days=2)).isoformat()})
+        "_csrf_token": token, "finished_on": (china_today() + timedelta(days=2)).isoformat()})
     assert future.status_code == 422 and 'id="page-error"' in future.text and "部分字段填写有误" in future.text
-    done = await client.post("/equipment/items/CF-WNT-BOAT-001/repaired", data={"_csrf_token": token, "finished_on": date.today().isoformat(),
+    done = await client.post("/equipment/items/CF-WNT-BOAT-001/repaired", data={"_csrf_token": token, "finished_on": china_today().isoformat(),
                                                                                "cost": "120", "description": "补胶"}, follow_redirects=False)
     assert done.status_code in (302, 303)
     back = await client.get("/equipment/items/CF-WNT-BOAT-001")

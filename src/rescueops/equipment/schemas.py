@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rescueops.calendar import china_today
 from rescueops.equipment.tables import (
     CheckoutKind,
     FundingSource,
@@ -173,13 +174,13 @@ class CheckoutOut(BaseModel):
 class InspectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    inspected_on: date = Field(default_factory=date.today)
+    inspected_on: date = Field(default_factory=china_today)
     results: dict[str, bool] = Field(description="Every point of the type's checklist: passed or not")
     note: str = Field(default="", max_length=1000)
 
     @model_validator(mode="after")
     def _not_future(self) -> InspectionIn:
-        if self.inspected_on > date.today():
+        if self.inspected_on > china_today():
             raise ValueError("inspected_on: cannot be in the future")
         return self
 
@@ -198,7 +199,7 @@ class RepairIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str = Field(min_length=2, max_length=1000)
-    started_on: date = Field(default_factory=date.today)
+    started_on: date = Field(default_factory=china_today)
     finished_on: date | None = None
     cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
@@ -214,13 +215,13 @@ class RepairDoneIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    finished_on: date = Field(default_factory=date.today)
+    finished_on: date = Field(default_factory=china_today)
     cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     description: str = Field(default="", max_length=1000, description="What was done; required when no repair was open")
 
     @model_validator(mode="after")
     def _not_future(self) -> RepairDoneIn:
-        if self.finished_on > date.today():
+        if self.finished_on > china_today():
             raise ValueError("finished_on: cannot be in the future")
         return self
 
@@ -341,7 +342,7 @@ class AedIn(BaseModel):
 class AedCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    checked_on: date = Field(default_factory=date.today)
+    checked_on: date = Field(default_factory=china_today)
     working: bool = Field(description="Self-test passed and the device is in place")
     pads_expire_on: date | None = Field(default=None, description="New pads' expiry, when replaced")
     battery_expires_on: date | None = Field(default=None, description="New battery's expiry, when replaced")
@@ -349,7 +350,7 @@ class AedCheckIn(BaseModel):
 
     @model_validator(mode="after")
     def _not_future(self) -> AedCheckIn:
-        if self.checked_on > date.today():
+        if self.checked_on > china_today():
             raise ValueError("checked_on: cannot be in the future")
         return self
 

@@ -27,7 +27,7 @@ from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, can
 from rescueops.accounts.tables import Role
-from rescueops.calendar import CHINA
+from rescueops.calendar import china_today
 from rescueops.db import write_transaction
 from rescueops.db.paths import is_under
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
@@ -62,9 +62,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def today() -> date:
-    """The date in China, where sittings are held and certificates dated."""
-    return datetime.now(CHINA).date()
+today = china_today
 
 
 def _decimal(value: Any) -> Decimal:

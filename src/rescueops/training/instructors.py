@@ -26,7 +26,7 @@ from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.accounts.schemas import GrantIn
 from rescueops.accounts.tables import Role, RoleAssignment, User
-from rescueops.calendar import CHINA, add_months
+from rescueops.calendar import CHINA, add_months, china_today
 from rescueops.db import write_transaction
 from rescueops.db.engine import database
 from rescueops.db.pagination import PageParams
@@ -67,9 +67,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def today() -> date:
-    """The date in China, where qualifications and refreshers are counted."""
-    return datetime.now(CHINA).date()
+today = china_today
 
 
 def _view_scopes(principal: Principal) -> list[str]:

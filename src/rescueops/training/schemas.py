@@ -9,7 +9,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator  # noqa: F401
 
-from rescueops.calendar import CHINA
+from rescueops.calendar import china_today
 from rescueops.members.identity import parse_id_number, valid_phone
 from rescueops.members.schemas import ImportReport, PersonIn
 from rescueops.members.tables import Gender
@@ -484,9 +484,7 @@ class _PersonByIdNumber(BaseModel):
         return valid_phone(value) if value else ""
 
 
-def _china_today() -> date:
-    """Dates of qualifications and star grades are China's (the server's clock may be on UTC)."""
-    return datetime.now(CHINA).date()
+_china_today = china_today
 
 
 def _not_future(value: date | None, what: str) -> None:

@@ -22,7 +22,7 @@ from piccolo.table import Table
 from rescueops import crypto, spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
-from rescueops.calendar import CHINA
+from rescueops.calendar import china_today
 from rescueops.db import write_transaction
 from rescueops.db.pagination import Page, PageParams
 from rescueops.db.paths import is_under, under, within
@@ -89,9 +89,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def today() -> date:
-    """The date in China, where sessions are held."""
-    return datetime.now(CHINA).date()
+today = china_today
 
 
 def _province(path: str) -> str:
