@@ -48,7 +48,14 @@ async def test_counts_scale_with_the_fraction(loaded):
     rows, counts = loaded["rows"], loaded["counts"]
     assert counts == {name: max(1, round(full * FRACTION)) for name, full in FULL.items()}
     assert rows["teams_team"] == counts["teams"]
-    assert rows["members_person"] == counts["members"]
+    # People are the teams' members plus the public trained by the Red Cross (trainees, instructors, examiners).
+    members = await _sql("SELECT count(DISTINCT person) AS n FROM members_membership")
+    assert members[0]["n"] == counts["members"] < rows["members_person"]
+    assert rows["training_session"] == counts["training_sessions"]
+    assert 0 < rows["training_certificate"] <= rows["training_enrolment"]
+    tallied = await _sql("SELECT (SELECT SUM(certificates) FROM training_tally) AS tallied, "
+                         "(SELECT count(*) FROM training_certificate WHERE revoked_on IS NULL) AS issued")
+    assert tallied[0]["tallied"] == tallied[0]["issued"]
     assert rows["equipment_item"] == counts["items"]
     assert rows["equipment_movement"] == counts["movements"]
     assert rows["drills_drill"] == counts["drills"] + len(loaded["sample"]["checkin"]["drill_ids"])
