@@ -1,10 +1,11 @@
 """``python -m bench``: every benchmark of issue 8 in turn, then the report (docs/performance.md).
 
-    python -m bench [--fractions 0.1,0.3,1.0] [--only data,http,grading,events,memory,report] [--quick]
+    python -m bench [--fractions 0.1,0.3,1.0] [--only data,http,grading,events,memory,jobs,report] [--quick]
 
 data loads each fraction's database (bench.dataset), http load-tests it (bench.http), grading evaluates a province
 and the country (bench.grading), events measures the outbox → RabbitMQ → consumer pipeline with one and four
-workers (bench.events), memory a worker across repeated event runs (bench.memory); the report is rendered last
+workers (bench.events), memory a worker across repeated event runs (bench.memory), jobs each scheduled job once
+on the largest data set (bench.jobs, after http: jobs write); the report is rendered last
 from whatever results exist. A part that fails is reported and the others still run; the command line and each
 part's outcome are kept in ``bench/results/run.json``, which the report quotes.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 from bench import common
 
-PARTS = ("data", "http", "grading", "events", "memory", "report")
+PARTS = ("data", "http", "grading", "events", "memory", "jobs", "report")
 FULL_FRACTIONS = "0.1,0.3,1.0"
 QUICK_FRACTIONS = "0.01,0.02"  # --quick: small enough for a smoke test, still two sizes for the growth table
 # Events: (backlog events, seconds at a fixed rate; the rate is half the measured saturation throughput).
@@ -68,6 +69,12 @@ def memory(fractions: list[float], quick: bool) -> None:
     print(f"memory: worker {result['worker']} KiB, api {result['api']} KiB", flush=True)
 
 
+def jobs(fractions: list[float], quick: bool) -> None:
+    from bench import jobs as scheduled
+
+    scheduled.run(max(fractions))
+
+
 def report(fractions: list[float], quick: bool) -> None:
     from bench import report as render
 
@@ -75,7 +82,7 @@ def report(fractions: list[float], quick: bool) -> None:
 
 
 STEPS: dict[str, Callable[[list[float], bool], None]] = {
-    "data": data, "http": http, "grading": grading, "events": events, "memory": memory, "report": report,
+    "data": data, "http": http, "grading": grading, "events": events, "memory": memory, "jobs": jobs, "report": report,
 }
 
 

@@ -175,6 +175,8 @@ FROM training_session s JOIN training_course_version v ON v.id = s.course_versio
 WHERE s.reported_attendance > 0 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (unit_path, organisation, sector, kind, month, expires_month)
 DO UPDATE SET attendances = training_tally.attendances + excluded.attendances;
+INSERT INTO training_unit_tally (unit_path, kind, month, expires_month, certificates, attendances)
+SELECT unit_path, kind, month, expires_month, SUM(certificates), SUM(attendances) FROM training_tally GROUP BY 1, 2, 3, 4;
 """
 
 

@@ -379,6 +379,25 @@ def memory_section(found: dict[str, Any]) -> str:
                       table(["process", "rounds", "RSS after each round (MiB)", "verdict"], rows)])
 
 
+def jobs_section(found: dict[str, Any]) -> str:
+    jobs = found.get("jobs")
+    if not jobs:
+        return "## Scheduled jobs\n\n" + NOT_MEASURED + "."
+    rows = [[f"`{job['job']}`", _every(job["every_s"]), fmt(job["seconds"], 2), fmt(job["cpu_s"], 2), fmt(job["queries"], 0),
+             fmt(job["rss_before_kib"] / 1024, 0), fmt(job["peak_rss_kib"] / 1024, 0),
+             fmt((job["peak_rss_kib"] - job["rss_before_kib"]) / 1024, 0), job["outcome"]] for job in jobs["jobs"]]
+    return "\n".join(["## Scheduled jobs", "",
+                      f"Each job of `jobs.service.JOBS` run once on the {pct(jobs.get('fraction', 1.0))} data set, each in a fresh "
+                      f"process of its own (`{jobs.get('command', 'python -m bench.jobs')}`, measured {jobs.get('started')}). The jobs run "
+                      "inside the api and worker processes, so a job's peak above the app's own memory is what it adds to the process "
+                      "that claims its slot.", "",
+                      table(["job", "every", "seconds", "CPU s", "queries", "app MiB before", "peak MiB", "added MiB", "outcome"], rows)])
+
+
+def _every(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
+
+
 REPRODUCE = """## How to reproduce
 
     make bench                                   # installs wrk and the bench extra, runs everything, writes this file
@@ -388,6 +407,7 @@ REPRODUCE = """## How to reproduce
     .venv/bin/python -m bench.http --fractions 0.1,0.3,1.0
     .venv/bin/python -m bench.events --workers 1,4 --backlog 20000 --seconds 20   # --rate N to fix the offered rate
     .venv/bin/python -m bench.memory --runs 5 --backlog 5000
+    .venv/bin/python -m bench.jobs --fraction 1.0    # after the HTTP run: the jobs write reminders and readiness
     .venv/bin/python -m bench.report             # re-render from bench/results/*.json
 
 PostgreSQL (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672, guest) must be running; the results of each part are
@@ -400,7 +420,7 @@ def render(results: Path = common.RESULTS, output: Path = DOCS / "performance.md
     output.parent.mkdir(parents=True, exist_ok=True)
     plot = draw(found, output.with_name("performance-latency.png"))
     sections = [header(found), targets_section(found), data_section(found), http_section(found), growth_section(found, plot),
-                grading_section(found), events_section(found), memory_section(found), REPRODUCE]
+                grading_section(found), events_section(found), memory_section(found), jobs_section(found), REPRODUCE]
     output.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
     return output
 

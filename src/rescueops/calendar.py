@@ -20,6 +20,11 @@ def add_months(day: date, months: int) -> date:
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+def as_date(value: date | str | None) -> date | None:
+    """A date read back from SQL: SQLite gives a value without a declared type (an aggregate, a sub-select) as ISO text."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def in_china(moment: datetime) -> datetime:
     """The same instant on China Standard Time (naive timestamps are UTC, as some engines hand them back)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA)

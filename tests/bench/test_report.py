@@ -64,6 +64,11 @@ def results(tmp_path) -> Path:
     write(folder, "events-w4", events(4, 1800, 300))
     write(folder, "memory", {"api": [200_000, 240_000, 300_000], "worker": [100_000, 110_000, 110_500], "api_grows": True,
                              "worker_grows": False, "growth_limit": 0.05, "api_source": "http-100-w1"})
+    write(folder, "jobs", {"fraction": 1.0, "started": "2026-12-03T11:00:00+00:00", "command": "python -m bench.jobs --fraction 1",
+                           "jobs": [{"job": "equipment.remind_due_inspections", "every_s": 21600, "seconds": 4.5, "cpu_s": 3.25,
+                                     "queries": 812, "outcome": "80 reminders sent", "rss_before_kib": 102_400, "peak_rss_kib": 153_600},
+                                    {"job": "drills.release_injects", "every_s": 60, "seconds": 0.01, "cpu_s": 0.0, "queries": 1,
+                                     "outcome": "0 injects released", "rss_before_kib": 102_400, "peak_rss_kib": 102_400}]})
     (folder / "events-w4-profile.txt").write_text("Events, 4 workers: RabbitMQ used 0.300 ms per event.\n\nncalls tottime\n 1 2.0 apply",
                                                   encoding="utf-8")
     return folder
@@ -96,6 +101,9 @@ def test_the_report_gives_each_figure_its_verdict(results, tmp_path) -> None:
     assert "RabbitMQ used 0.300 ms per event." in text  # the profile's explanation, under the targets
     assert "| `team_list` | app | `GET /team_list` | 300.0 |" in text  # the HTTP table row, with its ratios
     assert "![latency vs data size](performance-latency.png)" in text
+    assert row(text, "| `equipment.remind_due_inspections`") == ("| `equipment.remind_due_inspections` | 6 h | 4.50 | 3.25 | 812 | 100 "
+                                                                  "| 150 | 50 | 80 reminders sent |")
+    assert row(text, "| `drills.release_injects`").startswith("| `drills.release_injects` | 1 min |")
 
     png = output.with_name("performance-latency.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
@@ -107,7 +115,7 @@ def test_missing_parts_are_reported_not_measured(tmp_path) -> None:
     output = report.render(empty, tmp_path / "docs" / "performance.md")
     text = output.read_text(encoding="utf-8")
 
-    for section in ("Data set", "HTTP", "Growth with data size", "Grading", "Events", "Memory"):
+    for section in ("Data set", "HTTP", "Growth with data size", "Grading", "Events", "Memory", "Scheduled jobs"):
         assert f"## {section}\n\nnot measured." in text
     assert row(text, "| country-wide grading").endswith("| not measured |")
     assert not output.with_name("performance-latency.png").exists()

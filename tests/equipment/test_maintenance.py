@@ -30,6 +30,11 @@ async def test_inspection_sets_next_due_and_failures_send_to_maintenance(client,
                                json={"inspected_on": today, "results": {**CHECKLIST, "船体气密": False}, "note": "左侧气室漏气"}, headers=bearer(logistics))
     assert failed.json()["passed"] is False and (await Item.select(Item.status).first())["status"] == "in_maintenance"
     assert (await client.get("/api/v1/equipment/due", headers=bearer(logistics))).json() == []  # next check in three months
+    # An older check entered late (its next date long past) does not make the item due: the latest day's check counts.
+    backdated = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections",
+                                  json={"inspected_on": "2026-02-01", "results": CHECKLIST}, headers=bearer(logistics))
+    assert backdated.status_code == 201 and backdated.json()["next_due"] == "2026-05-01"
+    assert (await client.get("/api/v1/equipment/due", headers=bearer(logistics))).json() == []
     repaired = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/repairs",
                                  json={"description": "更换气室", "started_on": today, "finished_on": today, "cost": "800"}, headers=bearer(logistics))
     assert repaired.status_code == 201 and repaired.json()["status"] == "in_service"

@@ -1,20 +1,41 @@
-"""`rescueops db check`'s training rule: the tally equals a recount of the certificates not revoked and the awareness
-sessions' reported heads; a tampered tally row, or a count changed behind the tally's back, is reported."""
+"""`rescueops db check`'s training rules: the tally equals a recount of the certificates not revoked and the awareness
+sessions' reported heads; the unit tally equals the tally summed over organisations and sectors (also as the migration
+that introduced it fills it in); a tampered row, or a count changed behind the tallies' back, is reported."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import date
 
+from piccolo.table import Table
+
 from rescueops.db import consistency
-from rescueops.training.tables import CourseKind, Tally, TrainingCertificate, TrainingSession
+from rescueops.db.apps import migrations_root
+from rescueops.training.tables import CourseKind, Tally, TrainingCertificate, TrainingSession, UnitTally
 from tests.training import builders
-from tests.training.test_progress_counts import issue, report_heads, revoke
+from tests.training.test_progress_counts import issue, organisation, report_heads, revoke
 
 RULE = "the training tally equals a recount of certificates and awareness attendances"
+UNIT_RULE = "the unit tally equals the training tally summed over organisations and sectors"
 
 
-async def _finding() -> consistency.Finding:
-    return next(f for f in await consistency.check() if f.rule == RULE)
+async def _finding(rule: str = RULE) -> consistency.Finding:
+    return next(f for f in await consistency.check() if f.rule == rule)
+
+
+async def _two_organisations_counted() -> None:
+    """Certificates of one county, month and kind from sessions of two organisations and two sectors, and heads."""
+    first = await builders.course_version(CourseKind.first_aider)
+    school = await organisation("乌丹一中", unit_code="150426")
+    company = await organisation("乌丹热电厂", unit_code="150426")
+    campus = await builders.session(first, unit_code="150426", starts_on=date(2025, 3, 1), organisation=school, sector="campus")
+    works = await builders.session(first, unit_code="150426", starts_on=date(2025, 3, 3), organisation=company, sector="workplace_safety")
+    await issue(campus, 2, date(2025, 3, 10), date(2028, 3, 10))
+    revoked = await issue(works, 3, date(2025, 3, 12), date(2028, 3, 12))
+    await revoke(revoked[0])
+    heads = await builders.session(await builders.course_version(CourseKind.awareness), unit_code="150426", starts_on=date(2025, 3, 5),
+                                   days=1)
+    await report_heads(heads, 40)
 
 
 async def test_the_tally_matches_its_recount_and_a_tampered_row_is_reported(db) -> None:
@@ -40,3 +61,37 @@ async def test_the_tally_matches_its_recount_and_a_tampered_row_is_reported(db) 
     await TrainingSession.update({TrainingSession.reported_attendance: 150}).where(TrainingSession.id == heads)
     broken = await _finding()
     assert broken.problems == 2 and "awareness|2025-03|9999-12" in broken.detail
+
+
+async def test_the_unit_tally_sums_the_tally_over_organisations_and_sectors(db) -> None:
+    await _two_organisations_counted()
+    assert await Tally.count().where(Tally.kind == "first_aider") == 2  # one row per organisation and sector
+    rows = await UnitTally.select(UnitTally.kind, UnitTally.month, UnitTally.expires_month, UnitTally.certificates,
+                                  UnitTally.attendances).order_by(UnitTally.kind)
+    assert rows == [
+        {"kind": "awareness", "month": date(2025, 3, 1), "expires_month": date(9999, 12, 1), "certificates": 0, "attendances": 40},
+        {"kind": "first_aider", "month": date(2025, 3, 1), "expires_month": date(2028, 3, 1), "certificates": 4, "attendances": 0},
+    ]
+    assert await _finding(UNIT_RULE) == consistency.Finding(UNIT_RULE, 0)
+
+    await UnitTally.update({UnitTally.attendances: 41}).where(UnitTally.kind == "awareness")
+    broken = await _finding(UNIT_RULE)
+    assert broken.problems == 1 and "/150000/150400/150426/|awareness|2025-03-01|9999-12-01" in broken.detail
+
+
+async def test_the_migration_fills_the_unit_tally_from_a_tally_already_kept(db) -> None:
+    """A database upgraded with counts in its tally gets them summed into the new unit tally by the migration's own step."""
+    await _two_organisations_counted()
+    kept = await UnitTally.select(UnitTally.unit_path, UnitTally.kind, UnitTally.month, UnitTally.expires_month,
+                                  UnitTally.certificates, UnitTally.attendances).order_by(UnitTally.kind)
+    await Table.raw("DELETE FROM training_unit_tally")
+    assert (await _finding(UNIT_RULE)).problems == 2
+    path = migrations_root() / "training" / "training_2026_12_07t02_40_00_000000.py"
+    spec = importlib.util.spec_from_file_location("unit_tally_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    for step in (await migration.forwards()).raw:
+        await step()
+    assert await UnitTally.select(UnitTally.unit_path, UnitTally.kind, UnitTally.month, UnitTally.expires_month,
+                                  UnitTally.certificates, UnitTally.attendances).order_by(UnitTally.kind) == kept
+    assert (await _finding(UNIT_RULE)).problems == 0

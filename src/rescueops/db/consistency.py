@@ -113,6 +113,18 @@ RULES: tuple[Rule, ...] = (
                 JOIN training_course co ON co.id = v.course WHERE s.reported_attendance <> 0
             ) parts GROUP BY k
         ) sums WHERE certificates <> 0 OR attendances <> 0"""),
+    Rule("the unit tally equals the training tally summed over organisations and sectors", "training_unit_tally key", """
+        SELECT k FROM (
+            SELECT k, SUM(certificates) AS certificates, SUM(attendances) AS attendances FROM (
+                SELECT u.unit_path || '|' || u.kind || '|' || CAST(u.month AS TEXT) || '|' || CAST(u.expires_month AS TEXT) AS k,
+                       u.certificates AS certificates, u.attendances AS attendances
+                FROM training_unit_tally u
+                UNION ALL
+                SELECT y.unit_path || '|' || y.kind || '|' || CAST(y.month AS TEXT) || '|' || CAST(y.expires_month AS TEXT),
+                       -y.certificates, -y.attendances
+                FROM training_tally y
+            ) parts GROUP BY k
+        ) sums WHERE certificates <> 0 OR attendances <> 0"""),
 )
 
 # Errors of a query the database refused (a table missing from an old or broken database): reported, not raised.

@@ -17,14 +17,16 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Max
+from piccolo.querystring import QueryString
 from pydantic import ValidationError
 
 from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
-from rescueops.calendar import add_months, in_china
+from rescueops.calendar import add_months, as_date, in_china
 from rescueops.db import write_transaction
 from rescueops.db.engine import driver_rows
 from rescueops.db.pagination import PageParams
@@ -756,23 +758,26 @@ async def due_inspections(
     return [due for due, _ in await _due(conditions, on or date.today(), timedelta(days=DUE_SOON_DAYS))]
 
 
+# The next due date of an item's latest inspection (the last entered on its latest day), and whether it has any: correlated
+# sub-selects on the (item, inspected_on) index, so only the due items leave the database.
+_LATEST_NEXT_DUE = ('(SELECT x.next_due FROM equipment_inspection x WHERE x.item = "equipment_item"."id"'
+                    " ORDER BY x.inspected_on DESC, x.id DESC LIMIT 1)")
+_INSPECTED = 'EXISTS (SELECT 1 FROM equipment_inspection x WHERE x.item = "equipment_item"."id")'
+
+
 async def _due(conditions: list[Any], on: date, ahead: timedelta) -> list[tuple[DueOut, dict[str, Any]]]:
-    """(due item, its row) for the items matching ``conditions`` whose inspection is due by ``on + ahead``."""
-    matching = [Item.status.not_in(list(_GONE)), Item.type.inspection_months.is_not_null(), *filter(None, conditions)]
-    items = await Item.select(*_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"),
-                              Item.type.inspection_months.as_alias("interval")).where(*matching)
-    latest: dict[int, date] = {}
-    # A sub-select, not the items' ids: the country's 600,000 items would pass PostgreSQL's 32,767-parameter limit.
-    for row in await Inspection.select(Inspection.item, Inspection.next_due).where(
-        Inspection.item.is_in(Item.select(Item.id).where(*matching))
-    ).order_by(Inspection.inspected_on):
-        latest[row["item"]] = row["next_due"]
+    """(due item, its row) for the items matching ``conditions`` whose inspection is due by ``on + ahead``; an item never
+    inspected, or whose latest inspection set no next date, is due on ``on``."""
+    rows = await Item.select(
+        *_ITEM_COLUMNS, Item.type.name_zh.as_alias("type_name_zh"), QueryString(_LATEST_NEXT_DUE).as_alias("next_due"),
+        QueryString(_INSPECTED).as_alias("inspected"),
+    ).where(Item.status.not_in(list(_GONE)), Item.type.inspection_months.is_not_null(), *filter(None, conditions),
+            WhereRaw(f"COALESCE({_LATEST_NEXT_DUE}, {{}}) <= {{}}", on, on + ahead))
     due = []
-    for row in items:
-        next_due = latest.get(row["id"]) or on
-        if next_due <= on + ahead:
-            due.append((DueOut(asset_tag=row["asset_tag"], type_name_zh=row["type_name_zh"], owner=_owner_out(row), status=row["status"],
-                               next_due=next_due, overdue=next_due < on), {**row, "inspected": row["id"] in latest}))
+    for row in rows:
+        next_due = as_date(row["next_due"]) or on
+        due.append((DueOut(asset_tag=row["asset_tag"], type_name_zh=row["type_name_zh"], owner=_owner_out(row), status=row["status"],
+                           next_due=next_due, overdue=next_due < on), {**row, "inspected": bool(row["inspected"])}))
     return sorted(due, key=lambda d: (d[0].next_due, d[0].asset_tag))
 
 
@@ -781,22 +786,26 @@ REMIND_AHEAD = timedelta(days=7)
 
 
 async def remind_due_inspections(on: date | None = None) -> str:
-    """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week."""
+    """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week:
+    one transaction per owner, and none for an owner nobody could be told about."""
     on = on or date.today()
-    told, told_whom = 0, {}
+    by_owner: dict[tuple[int | None, int | None], list[tuple[DueOut, dict[str, Any]]]] = {}
     for due, row in await _due([], on, REMIND_AHEAD):
-        owner = (row["team"], row["depot"])
-        if owner not in told_whom:
-            told_whom[owner] = (await accounts.users_holding(accounts.LEADERS, team_ids=[row["team"]]) if row["team"]
-                                else await accounts.users_holding(KEEPERS, unit_ids=[row["depot"]]))
-        users = told_whom[owner]
-        when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
+        by_owner.setdefault((row["team"], row["depot"]), []).append((due, row))
+    told = 0
+    for (team, depot), items in by_owner.items():
+        users = (await accounts.users_holding(accounts.LEADERS, team_ids=[team]) if team
+                 else await accounts.users_holding(KEEPERS, unit_ids=[depot]))
+        if not users:
+            continue
         async with write_transaction():
-            told += len(await events.notify(
-                users, kind="equipment.inspection_due", title=f"装备检查{when}：{due.type_name_zh} {due.asset_tag}",
-                body=f"{due.owner.name_zh}的 {due.asset_tag} 需按检查表完成检查。", link=f"/equipment/items/{due.asset_tag}",
-                # one reminder per due date; a never-inspected item is due "now" every day, so it is told of once
-                key=f"inspection:{row['id']}:{due.next_due if row['inspected'] else 'never'}", org_path=row["owner_path"]))
+            for due, row in items:
+                when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
+                told += len(await events.notify(
+                    users, kind="equipment.inspection_due", title=f"装备检查{when}：{due.type_name_zh} {due.asset_tag}",
+                    body=f"{due.owner.name_zh}的 {due.asset_tag} 需按检查表完成检查。", link=f"/equipment/items/{due.asset_tag}",
+                    # one reminder per due date; a never-inspected item is due "now" every day, so it is told of once
+                    key=f"inspection:{row['id']}:{due.next_due if row['inspected'] else 'never'}", org_path=row["owner_path"]))
     return f"{told} reminders sent"
 
 
@@ -1439,8 +1448,8 @@ async def grading_facts(team_ids: list[int], on: date) -> dict[int, dict[str, An
     ).where(owned).order_by(Item.asset_tag))
     # The latest per item, grouped in the database: an item's whole inspection history never crosses the wire. Taken for
     # every item of the teams (scrapped and lost ones are never looked up): the items' condition repeated in a subquery
-    # doubled the database's work. (SQLite gives an aggregate back as text: its type is not declared.)
-    inspected: dict[int, date] = {row["item"]: date.fromisoformat(row["last"]) if isinstance(row["last"], str) else row["last"]
+    # doubled the database's work.
+    inspected: dict[int, date] = {row["item"]: as_date(row["last"])
                                   for row in await driver_rows(Inspection.select(
         Inspection.item, Max(Inspection.inspected_on, alias="last")).where(
             Inspection.item.team.is_in(list(team_ids)) & (Inspection.passed == True) & (Inspection.inspected_on <= on)  # noqa: E712

@@ -1,7 +1,8 @@
 """Yearly targets (任务分配表) and progress against them and the population: the running tally and the pages' counts.
 
-The tally is kept in the caller's transaction by one set-based statement per change (an issue run, a revocation, an
-awareness report), so the progress pages sum a few thousand tally rows instead of millions of certificates.
+Two tallies are kept in the caller's transaction by set-based statements per change (an issue run, a revocation, an
+awareness report): by unit, organisation and sector for the target lines, and by unit alone for the breakdowns and
+totals, so the progress pages sum at most a row per branch, kind and month instead of millions of certificates.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ from rescueops.training.tables import CERTIFIED_KINDS, CourseKind, Organisation,
 NO_EXPIRY = "9999-12-01"
 
 
+def _no_expiry() -> str:
+    """SQL for the no-expiry sentinel as a date (a bare literal in a sub-select would be text to PostgreSQL)."""
+    return f"DATE '{NO_EXPIRY}'" if database().engine_type == "postgres" else f"'{NO_EXPIRY}'"
+
+
 def _month(column: str) -> str:
     """SQL for the first day of ``column``'s month, on either engine."""
     if database().engine_type == "postgres":
@@ -48,11 +54,23 @@ def _month(column: str) -> str:
     return f"date({column}, 'start of month')"
 
 
-_UPSERT = (
-    " ON CONFLICT (unit_path, organisation, sector, kind, month, expires_month) DO UPDATE SET"
-    " certificates = training_tally.certificates + excluded.certificates,"
-    " attendances = training_tally.attendances + excluded.attendances"
+# The two tallies and their keys: by organisation and sector for the target lines, and summed over both (the unit tally)
+# for the breakdowns and totals, whose size then stays that of the branches and months.
+_TALLIES = (
+    ("training_tally", "unit_path, organisation, sector, kind, month, expires_month"),
+    ("training_unit_tally", "unit_path, kind, month, expires_month"),
 )
+
+
+async def _count(changes_sql: str, *args: Any) -> None:
+    """Add the rows of ``changes_sql`` (unit_path, organisation, sector, kind, month, expires_month, certificates,
+    attendances; one per certificate or session) to both tallies, each grouped by its key."""
+    for table, key in _TALLIES:
+        await Table.raw(
+            f"INSERT INTO {table} ({key}, certificates, attendances)"
+            f" SELECT {key}, SUM(certificates), SUM(attendances) FROM ({changes_sql}) AS changes GROUP BY {key}"
+            f" ON CONFLICT ({key}) DO UPDATE SET certificates = {table}.certificates + excluded.certificates,"
+            f" attendances = {table}.attendances + excluded.attendances", *args)
 
 
 async def tally_certificates(certificate_ids: Sequence[int], sign: int) -> None:
@@ -62,28 +80,22 @@ async def tally_certificates(certificate_ids: Sequence[int], sign: int) -> None:
     if sign not in (1, -1):
         raise ValueError("sign is 1 or -1")
     ids = ", ".join(str(int(i)) for i in certificate_ids)
-    await Table.raw(
-        "INSERT INTO training_tally (unit_path, organisation, sector, kind, month, expires_month, certificates, attendances)"
-        f" SELECT c.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind, {_month('c.issued_on')},"
-        f" COALESCE({_month('c.expires_on')}, '{NO_EXPIRY}'), {sign} * COUNT(*), 0"
-        " FROM training_certificate c JOIN training_session s ON s.id = c.session"
-        f" WHERE c.id IN ({ids})"
-        " GROUP BY c.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind,"
-        f" {_month('c.issued_on')}, COALESCE({_month('c.expires_on')}, '{NO_EXPIRY}')" + _UPSERT
-    )
+    await _count(
+        "SELECT c.unit_path AS unit_path, COALESCE(s.organisation, 0) AS organisation, s.sector AS sector, c.kind AS kind,"
+        f" {_month('c.issued_on')} AS month, COALESCE({_month('c.expires_on')}, {_no_expiry()}) AS expires_month,"
+        f" {sign} AS certificates, 0 AS attendances"
+        f" FROM training_certificate c JOIN training_session s ON s.id = c.session WHERE c.id IN ({ids})")
 
 
 async def tally_attendance(session_id: int, delta: int) -> None:
     """Add ``delta`` heads (negative to correct) to an awareness session's month, inside the caller's transaction."""
     if delta == 0:
         return
-    await Table.raw(
-        "INSERT INTO training_tally (unit_path, organisation, sector, kind, month, expires_month, certificates, attendances)"
-        f" SELECT s.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind, {_month('s.starts_on')}, '{NO_EXPIRY}', 0, {{}}"
+    await _count(
+        "SELECT s.unit_path AS unit_path, COALESCE(s.organisation, 0) AS organisation, s.sector AS sector, c.kind AS kind,"
+        f" {_month('s.starts_on')} AS month, {_no_expiry()} AS expires_month, 0 AS certificates, {int(delta)} AS attendances"
         " FROM training_session s JOIN training_course_version v ON v.id = s.course_version"
-        " JOIN training_course c ON c.id = v.course WHERE s.id = {}" + _UPSERT,
-        int(delta), int(session_id),
-    )
+        " JOIN training_course c ON c.id = v.course WHERE s.id = {}", int(session_id))
 
 
 # --- the plans' goals ------------------------------------------------------------------------------------------------
@@ -156,7 +168,7 @@ async def _unit(code: str) -> dict[str, Any]:
     return row
 
 
-# In-year figures of the tally rows in scope (``y`` is training_tally).
+# In-year figures of the tally rows in scope (``y`` is either tally).
 _IN_YEAR = f"""
     SUM(CASE WHEN y.kind IN ({_CERTIFIED}) AND y.month >= :start AND y.month < :end THEN y.certificates ELSE 0 END) AS certified,
     SUM(CASE WHEN y.kind = '{_JUNIOR}' AND y.month >= :start AND y.month < :end THEN y.certificates ELSE 0 END) AS junior,
@@ -176,7 +188,8 @@ def _families_sql() -> str:
 
 async def _line_actuals(unit: dict[str, Any], year: int) -> dict[int, Figures]:
     """Each target line's achievement in the year, in one statement: a unit line counts the tally under that unit, an
-    organisation line its organisation, a sector line its sector family within the allocating unit's subtree."""
+    organisation line its organisation, a sector line its sector family within the allocating unit's subtree (these two
+    need the tally by organisation and sector; unit lines read the unit tally)."""
     start, end = _year(year)
     in_year = "y.month >= :start AND y.month < :end"
     rows = await _raw(f"""
@@ -184,7 +197,7 @@ async def _line_actuals(unit: dict[str, Any], year: int) -> dict[int, Figures]:
         lines AS (SELECT t.id, t.line_unit, t.organisation, t.sector FROM training_target t WHERE t.unit = :unit AND t.year = :year),
         hits AS (
             SELECT l.id AS id, y.kind, y.month, y.certificates, y.attendances
-            FROM lines l JOIN orgs_unit lu ON lu.id = l.line_unit JOIN training_tally y
+            FROM lines l JOIN orgs_unit lu ON lu.id = l.line_unit JOIN training_unit_tally y
               ON y.unit_path >= lu.path AND y.unit_path < substr(lu.path, 1, length(lu.path) - 1) || '0' AND {in_year}
             UNION ALL
             SELECT l.id, y.kind, y.month, y.certificates, y.attendances
@@ -221,7 +234,7 @@ async def _lines(unit: dict[str, Any], year: int) -> tuple[list[TargetLineOut], 
 
 async def _unit_actual(unit: dict[str, Any], year: int) -> Figures:
     start, end = _year(year)
-    rows = await _raw(f"SELECT {_IN_YEAR} FROM training_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
+    rows = await _raw(f"SELECT {_IN_YEAR} FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
                       start=start, end=end, lo=unit["path"], hi=_upper(unit["path"]))
     return _figures(rows[0] if rows else None)
 
@@ -423,7 +436,7 @@ def _populations(units: list[dict[str, Any]]) -> dict[int, tuple[int | None, boo
 
 
 async def _breakdown(unit: dict[str, Any], children: list[dict[str, Any]], year: int, this_month: date) -> dict[str, dict[str, Any]]:
-    """The tally under the unit in one GROUP BY, by the child each row lies under (keyed by the child's path; the unit's own
+    """The unit tally under the unit in one GROUP BY, by the child each row lies under (keyed by the child's path; the unit's own
     path collects the rows of its own sessions). Org paths are codes of one width per level (GB/T 2260), so a row's child is
     its path cut after the next code; children of mixed code widths are joined on their path ranges instead."""
     start, end = _year(year)
@@ -432,15 +445,15 @@ async def _breakdown(unit: dict[str, Any], children: list[dict[str, Any]], year:
     if len(widths) <= 1:
         cut = len(unit["path"]) + (widths.pop() + 1 if widths else 0)
         rows = await _raw(f"""SELECT substr(y.unit_path, 1, {cut}) AS p, {_IN_YEAR}, {_ON_DAY}
-                              FROM training_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi
+                              FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi
                               GROUP BY substr(y.unit_path, 1, {cut})""", **params)
         return {row["p"]: row for row in rows}
     rows = await _raw(f"""SELECT c.path AS p, {_IN_YEAR}, {_ON_DAY}
-                          FROM orgs_unit c JOIN training_tally y
+                          FROM orgs_unit c JOIN training_unit_tally y
                             ON y.unit_path >= c.path AND y.unit_path < substr(c.path, 1, length(c.path) - 1) || '0'
                           WHERE c.parent = :unit GROUP BY c.path""", unit=unit["id"], **params)
     found = {row["p"]: row for row in rows}
-    total = (await _raw(f"SELECT {_IN_YEAR}, {_ON_DAY} FROM training_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
+    total = (await _raw(f"SELECT {_IN_YEAR}, {_ON_DAY} FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
                         **params))[0]
     found[unit["path"]] = {key: int(total[key] or 0) - sum(int(row[key] or 0) for row in rows) for key in total}
     return found

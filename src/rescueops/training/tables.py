@@ -363,3 +363,16 @@ class Tally(Table, tablename="training_tally"):
     expires_month = Date()
     certificates = Integer(default=0)  # issued and not revoked
     attendances = Integer(default=0)  # awareness: reported heads
+
+
+class UnitTally(Table, tablename="training_unit_tally"):
+    """The tally summed over organisations and sectors: per branch, kind and months it holds at most a row per month and
+    kind whatever the number of sessions, so the progress pages' breakdowns and totals stay the same size as data grows.
+    Kept by the same calls as ``Tally``. Key (unique index in the migration): (unit_path, kind, month, expires_month)."""
+
+    unit_path = Varchar(length=512)
+    kind = Varchar(length=24, choices=CourseKind)
+    month = Date()
+    expires_month = Date()
+    certificates = Integer(default=0)
+    attendances = Integer(default=0)
