@@ -204,3 +204,30 @@ async def test_the_busiest_moment_counts_not_the_sum_of_every_overlapping_bookin
     assert spanning.status_code == 201, spanning.text
     refused = await client.post(url, json=_booking("09:30", "10:30", 1, group_name="再加一人"), headers=bearer(token))
     assert refused.status_code == 409 and "at most 0" in refused.json()["message"]
+
+
+async def test_capacity_is_not_lowered_below_the_bookings_still_to_come(client, make_user) -> None:
+    token = await _officer(make_user)
+    await client.post(f"{API}/bases", json=_base_body(capacity=30), headers=bearer(token))
+    url = f"{API}/bases/WNT-HALL/bookings"
+    assert (await client.post(url, json=_booking("09:00", "11:00", 12, group_name="乌丹一中"), headers=bearer(token))).status_code == 201
+    assert (await client.post(url, json=_booking("10:00", "12:00", 8, group_name="实验小学"), headers=bearer(token))).status_code == 201
+    later = _booking("09:00", "10:00", 15, group_name="三中", day=_day(14))
+    assert (await client.post(url, json=later, headers=bearer(token))).status_code == 201
+    audits = await AuditEntry.count()
+    # 20 at once from 10:00 on the first day: 19 is refused, naming the two groups there and not the later one.
+    refused = await client.patch(f"{API}/bases/WNT-HALL", json={"capacity": 19, "address": "乌丹镇新址"}, headers=bearer(token))
+    assert refused.status_code == 409 and refused.json()["code"] == "capacity_below_bookings"
+    message = refused.json()["message"]
+    assert f"20 people booked at once at {_day()} 10:00" in message and "乌丹一中" in message and "实验小学" in message
+    assert "三中" not in message and "lowering its capacity to 19" in message
+    row = await TrainingBase.select(TrainingBase.capacity, TrainingBase.address).first()
+    assert row == {"capacity": 30, "address": "乌丹镇"} and await AuditEntry.count() == audits  # nothing written
+    assert (await client.patch(f"{API}/bases/WNT-HALL", json={"capacity": 20}, headers=bearer(token))).json()["capacity"] == 20
+    # Cancelled and past bookings do not hold places.
+    first = (await Booking.select(Booking.id).where(Booking.group_name == "乌丹一中").first())["id"]
+    assert (await client.post(f"{API}/bookings/{first}/cancel", json={"reason": "改期"}, headers=bearer(token))).status_code == 200
+    await Booking.update({Booking.starts_at: Booking.starts_at - timedelta(days=60), Booking.ends_at: Booking.ends_at - timedelta(days=60)}).where(
+        Booking.group_name == "实验小学")
+    assert (await client.patch(f"{API}/bases/WNT-HALL", json={"capacity": 15}, headers=bearer(token))).json()["capacity"] == 15
+    assert (await client.patch(f"{API}/bases/WNT-HALL", json={"capacity": 14}, headers=bearer(token))).status_code == 409  # 三中's 15

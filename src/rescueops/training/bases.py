@@ -127,13 +127,17 @@ async def register_base(principal: Principal, data: BaseIn) -> BaseOut:
 
 
 async def update_base(principal: Principal, code: str, data: BaseUpdate) -> BaseOut:
-    """Change a base's names, address, capacity, opening times or whether it takes bookings; bookings already made stay."""
+    """Change a base's names, address, capacity, opening times or whether it takes bookings; bookings already made stay,
+    so a capacity below the busiest moment of the bookings still to come is refused, naming them."""
     row = await _base_row(principal, code, "training.manage")
     changes = {name: value for name, value in data.model_dump(exclude_unset=True).items() if value is not None}
     if not changes:
         raise InvalidInput("Nothing to change: give at least one field.", code="no_change")
     values = {getattr(TrainingBase, name): json.dumps(value) if name == "opening" else value for name, value in changes.items()}
     async with write_transaction():
+        if changes.get("capacity", row["capacity"]) < row["capacity"]:
+            await _lock_base(row["id"])  # no booking slips in between the check and the change
+            await _refuse_over_capacity(row, changes["capacity"])
         await TrainingBase.update(values).where(TrainingBase.id == row["id"])
         await accounts.record_audit(principal, "training.base.update", "training_base", code, row["unit_path"], changes)
     return await get_base(principal, code)
@@ -213,6 +217,27 @@ async def _lock_base(base_id: int) -> None:
         await Table.raw("SELECT id FROM training_base WHERE id = {} FOR UPDATE", base_id)
 
 
+def _listed(bookings: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{b['group_name']} {in_china(b['starts_at']):%H:%M}–{in_china(b['ends_at']):%H:%M} ({b['people']} people)"
+                     for b in sorted(bookings, key=lambda b: _utc(b["starts_at"])))
+
+
+async def _refuse_over_capacity(base: dict[str, Any], capacity: int) -> None:
+    """Refuse a capacity smaller than the most people booked at once from now on (inside the caller's transaction)."""
+    now = _now()
+    coming = await Booking.select(Booking.id, Booking.group_name, Booking.people, Booking.starts_at, Booking.ends_at).where(
+        (Booking.base == base["id"]) & (Booking.status == BookingStatus.booked.value) & (Booking.ends_at > now))
+    if not coming:
+        return
+    taken, present = peak(coming, now, max(_utc(b["ends_at"]) for b in coming))
+    if taken > capacity:
+        busiest = max([now, *(_utc(b["starts_at"]) for b in present)])  # every booking present then has begun
+        raise Conflict(f"{base['name_zh']} has {taken} people booked at once at {busiest.astimezone(CHINA):%Y-%m-%d %H:%M} "
+                       f"({_listed(present)}): cancel or move bookings before lowering its capacity to {capacity}.",
+                       code="capacity_below_bookings",
+                       details=[{"booking": b["id"], "group_name": b["group_name"], "people": b["people"]} for b in present])
+
+
 async def book(principal: Principal, code: str, data: BookingIn) -> BookingOut:
     """Book a group's visit, experience or session at a base, refusing what does not fit (see the module's docstring)."""
     base = await _base_row(principal, code, "training.manage")
@@ -237,9 +262,7 @@ async def book(principal: Principal, code: str, data: BookingIn) -> BookingOut:
             & (Booking.starts_at < ends_at) & (Booking.ends_at > starts_at))
         taken, present = peak(overlapping, starts_at, ends_at)
         if taken + data.people > capacity:
-            listed = "; ".join(f"{b['group_name']} {in_china(b['starts_at']):%H:%M}–{in_china(b['ends_at']):%H:%M} ({b['people']} people)"
-                               for b in sorted(present, key=lambda b: _utc(b["starts_at"])))
-            raise Conflict(f"{base['name_zh']} holds {capacity} at once; {taken} are already booked then ({listed}), so "
+            raise Conflict(f"{base['name_zh']} holds {capacity} at once; {taken} are already booked then ({_listed(present)}), so "
                            f"{data.people} more do not fit: at most {max(0, capacity - taken)}.", code="booking_conflict",
                            details=[{"booking": b["id"], "group_name": b["group_name"], "people": b["people"]} for b in present])
         rows = await Booking.insert(Booking(
