@@ -76,7 +76,7 @@ async def _before_request(request: Request) -> None:
     await check_json_body(request)
 
 
-def _lifespan(check_migrations: bool, in_process_bus: bool):
+def _lifespan(check_migrations: bool, in_process_bus: bool, run_jobs: bool):
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         engine = db_engine.database()
@@ -84,7 +84,7 @@ def _lifespan(check_migrations: bool, in_process_bus: bool):
         try:
             if check_migrations:
                 await ensure_migrated()
-            scheduler = jobs.start_scheduler()
+            scheduler = jobs.start_scheduler() if run_jobs else None
             # Without a broker this process dispatches the outbox itself; with one, the workers relay it.
             bus = InProcessBus().start() if in_process_bus else None
             try:
@@ -92,7 +92,8 @@ def _lifespan(check_migrations: bool, in_process_bus: bool):
             finally:
                 if bus is not None:
                     await bus.stop()
-                scheduler.shutdown(wait=False)
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
         finally:
             await db_engine.release(engine)
 
@@ -171,7 +172,7 @@ def create_app(settings: Settings | None = None, *, check_migrations: bool = Tru
             path="/schema",
             render_plugins=[swagger],
         ),
-        lifespan=[_lifespan(check_migrations, in_process_bus=not settings.amqp_url)],
+        lifespan=[_lifespan(check_migrations, in_process_bus=not settings.amqp_url, run_jobs=settings.api_runs_jobs)],
         logging_config=None,
         debug=False,
     )

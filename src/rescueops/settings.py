@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     api_token_hours: int = 12
+    # The scheduled jobs run in every api and worker process (one claims each slot). Where workers run (compose), set
+    # this false so a job's time and memory stay out of the processes serving pages.
+    api_runs_jobs: bool = True
 
     @field_validator("amqp_url", "sentry_dsn", "secret_key", mode="before")
     @classmethod
