@@ -161,7 +161,8 @@ def pct_label(fraction: float) -> str:
     return str(round(pct)) if abs(pct - round(pct)) < 1e-9 and pct >= 1 else f"{pct:g}".replace(".", "_")
 
 
-# The tally of every certificate and awareness session at once: the statements of rescueops.training.progress, set-based.
+# The tally of every certificate and awareness session at once: the statements of rescueops.training.progress, set-based;
+# the subtree tally is then summed from it by progress's own statement.
 TALLY_ALL = """
 INSERT INTO training_tally (unit_path, organisation, sector, kind, month, expires_month, certificates, attendances)
 SELECT c.unit_path, COALESCE(s.organisation, 0), s.sector, c.kind, CAST(date_trunc('month', c.issued_on) AS date),
@@ -175,8 +176,6 @@ FROM training_session s JOIN training_course_version v ON v.id = s.course_versio
 WHERE s.reported_attendance > 0 GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (unit_path, organisation, sector, kind, month, expires_month)
 DO UPDATE SET attendances = training_tally.attendances + excluded.attendances;
-INSERT INTO training_unit_tally (unit_path, kind, month, expires_month, certificates, attendances)
-SELECT unit_path, kind, month, expires_month, SUM(certificates), SUM(attendances) FROM training_tally GROUP BY 1, 2, 3, 4;
 """
 
 
@@ -1199,7 +1198,11 @@ class Generator:
         # The serial counters the exams part continues from, and the tally, as the services keep them.
         await self.conn.copy_records_to_table("training_certificate_serial", records=[
             (self.ids("training_certificate_serial"), prefix, last) for prefix, last in serials.items()], columns=("id", "prefix", "last"))
+        from rescueops.training import progress
+
         await self.conn.execute(TALLY_ALL)
+        await self.conn.execute(progress.subtree_sums_sql(
+            "SELECT unit_path, kind, month, expires_month, certificates, attendances FROM training_tally"))
         self.sample["training"] = {"verify_tokens": sample_tokens, "unit": SAMPLE_REGION, "league": SAMPLE_LEAGUE,
                                    "year": self.today.year}
 

@@ -20,15 +20,15 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="UnitTally",
-        tablename="training_unit_tally",
+        class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         schema=None,
         columns=None,
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="unit_path",
         db_column_name="unit_path",
         column_class_name="Varchar",
@@ -49,8 +49,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="kind",
         db_column_name="kind",
         column_class_name="Varchar",
@@ -81,8 +81,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="month",
         db_column_name="month",
         column_class_name="Date",
@@ -102,8 +102,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="expires_month",
         db_column_name="expires_month",
         column_class_name="Date",
@@ -123,8 +123,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="certificates",
         db_column_name="certificates",
         column_class_name="Integer",
@@ -144,8 +144,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="UnitTally",
-        tablename="training_unit_tally",
+        table_class_name="SubtreeTally",
+        tablename="training_subtree_tally",
         column_name="attendances",
         db_column_name="attendances",
         column_class_name="Integer",

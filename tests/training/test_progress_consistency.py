@@ -1,6 +1,6 @@
 """`rescueops db check`'s training rules: the tally equals a recount of the certificates not revoked and the awareness
-sessions' reported heads; the unit tally equals the tally summed over organisations and sectors (also as the migration
-that introduced it fills it in); a tampered row, or a count changed behind the tallies' back, is reported."""
+sessions' reported heads; the subtree tally equals the tally summed over each unit's subtree (also as the migration that
+introduced it fills it in); a tampered row, or a count changed behind the tallies' back, is reported."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from piccolo.table import Table
 
 from rescueops.db import consistency
 from rescueops.db.apps import migrations_root
-from rescueops.training.tables import CourseKind, Tally, TrainingCertificate, TrainingSession, UnitTally
+from rescueops.training.tables import CourseKind, SubtreeTally, Tally, TrainingCertificate, TrainingSession
 from tests.training import builders
 from tests.training.test_progress_counts import issue, organisation, report_heads, revoke
 
 RULE = "the training tally equals a recount of certificates and awareness attendances"
-UNIT_RULE = "the unit tally equals the training tally summed over organisations and sectors"
+SUBTREE_RULE = "the subtree tally equals the training tally summed over each unit's subtree"
 
 
 async def _finding(rule: str = RULE) -> consistency.Finding:
@@ -63,35 +63,41 @@ async def test_the_tally_matches_its_recount_and_a_tampered_row_is_reported(db) 
     assert broken.problems == 2 and "awareness|2025-03|9999-12" in broken.detail
 
 
-async def test_the_unit_tally_sums_the_tally_over_organisations_and_sectors(db) -> None:
+async def _subtree_rows() -> list[dict]:
+    return await SubtreeTally.select(SubtreeTally.unit_path, SubtreeTally.kind, SubtreeTally.month, SubtreeTally.expires_month,
+                                     SubtreeTally.certificates, SubtreeTally.attendances).order_by(SubtreeTally.kind, SubtreeTally.unit_path)
+
+
+async def test_the_subtree_tally_counts_each_session_at_its_unit_and_every_unit_above(db) -> None:
     await _two_organisations_counted()
     assert await Tally.count().where(Tally.kind == "first_aider") == 2  # one row per organisation and sector
-    rows = await UnitTally.select(UnitTally.kind, UnitTally.month, UnitTally.expires_month, UnitTally.certificates,
-                                  UnitTally.attendances).order_by(UnitTally.kind)
+    rows = await _subtree_rows()
+    scopes = ["/150000/", "/150000/150400/", "/150000/150400/150426/"]  # Inner Mongolia, Chifeng, Wengniute Banner
     assert rows == [
-        {"kind": "awareness", "month": date(2025, 3, 1), "expires_month": date(9999, 12, 1), "certificates": 0, "attendances": 40},
-        {"kind": "first_aider", "month": date(2025, 3, 1), "expires_month": date(2028, 3, 1), "certificates": 4, "attendances": 0},
+        *({"unit_path": path, "kind": "awareness", "month": date(2025, 3, 1), "expires_month": date(9999, 12, 1), "certificates": 0,
+           "attendances": 40} for path in scopes),
+        *({"unit_path": path, "kind": "first_aider", "month": date(2025, 3, 1), "expires_month": date(2028, 3, 1), "certificates": 4,
+           "attendances": 0} for path in scopes),
     ]
-    assert await _finding(UNIT_RULE) == consistency.Finding(UNIT_RULE, 0)
+    assert await _finding(SUBTREE_RULE) == consistency.Finding(SUBTREE_RULE, 0)
 
-    await UnitTally.update({UnitTally.attendances: 41}).where(UnitTally.kind == "awareness")
-    broken = await _finding(UNIT_RULE)
-    assert broken.problems == 1 and "/150000/150400/150426/|awareness|2025-03-01|9999-12-01" in broken.detail
+    await SubtreeTally.update({SubtreeTally.attendances: 41}).where(
+        (SubtreeTally.kind == "awareness") & (SubtreeTally.unit_path == "/150000/150400/"))
+    broken = await _finding(SUBTREE_RULE)
+    assert broken.problems == 1 and "/150000/150400/|awareness|2025-03-01|9999-12-01" in broken.detail
 
 
-async def test_the_migration_fills_the_unit_tally_from_a_tally_already_kept(db) -> None:
-    """A database upgraded with counts in its tally gets them summed into the new unit tally by the migration's own step."""
+async def test_the_migration_fills_the_subtree_tally_from_a_tally_already_kept(db) -> None:
+    """A database upgraded with counts in its tally gets them summed into the new subtree tally by the migration's own step."""
     await _two_organisations_counted()
-    kept = await UnitTally.select(UnitTally.unit_path, UnitTally.kind, UnitTally.month, UnitTally.expires_month,
-                                  UnitTally.certificates, UnitTally.attendances).order_by(UnitTally.kind)
-    await Table.raw("DELETE FROM training_unit_tally")
-    assert (await _finding(UNIT_RULE)).problems == 2
+    kept = await _subtree_rows()
+    await Table.raw("DELETE FROM training_subtree_tally")
+    assert (await _finding(SUBTREE_RULE)).problems == 6  # two kinds at three units
     path = migrations_root() / "training" / "training_2026_12_07t02_40_00_000000.py"
-    spec = importlib.util.spec_from_file_location("unit_tally_migration", path)
+    spec = importlib.util.spec_from_file_location("subtree_tally_migration", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     for step in (await migration.forwards()).raw:
         await step()
-    assert await UnitTally.select(UnitTally.unit_path, UnitTally.kind, UnitTally.month, UnitTally.expires_month,
-                                  UnitTally.certificates, UnitTally.attendances).order_by(UnitTally.kind) == kept
-    assert (await _finding(UNIT_RULE)).problems == 0
+    assert await _subtree_rows() == kept
+    assert (await _finding(SUBTREE_RULE)).problems == 0

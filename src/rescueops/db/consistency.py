@@ -20,6 +20,7 @@ from piccolo.querystring import QueryString
 
 from rescueops.db import engine as db_engine
 from rescueops.db.migrations import pending_migrations
+from rescueops.db.paths import scopes_sql
 
 # Offending keys shown per failing rule (the count is always complete).
 SAMPLE = 5
@@ -113,16 +114,17 @@ RULES: tuple[Rule, ...] = (
                 JOIN training_course co ON co.id = v.course WHERE s.reported_attendance <> 0
             ) parts GROUP BY k
         ) sums WHERE certificates <> 0 OR attendances <> 0"""),
-    Rule("the unit tally equals the training tally summed over organisations and sectors", "training_unit_tally key", """
+    Rule("the subtree tally equals the training tally summed over each unit's subtree", "training_subtree_tally key", f"""
         SELECT k FROM (
             SELECT k, SUM(certificates) AS certificates, SUM(attendances) AS attendances FROM (
                 SELECT u.unit_path || '|' || u.kind || '|' || CAST(u.month AS TEXT) || '|' || CAST(u.expires_month AS TEXT) AS k,
                        u.certificates AS certificates, u.attendances AS attendances
-                FROM training_unit_tally u
+                FROM training_subtree_tally u
                 UNION ALL
-                SELECT y.unit_path || '|' || y.kind || '|' || CAST(y.month AS TEXT) || '|' || CAST(y.expires_month AS TEXT),
+                SELECT s.scope || '|' || y.kind || '|' || CAST(y.month AS TEXT) || '|' || CAST(y.expires_month AS TEXT),
                        -y.certificates, -y.attendances
                 FROM training_tally y
+                JOIN ({scopes_sql("SELECT DISTINCT unit_path AS path FROM training_tally")}) s ON s.unit_path = y.unit_path
             ) parts GROUP BY k
         ) sums WHERE certificates <> 0 OR attendances <> 0"""),
 )

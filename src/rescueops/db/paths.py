@@ -19,6 +19,13 @@ def child_path(parent_path: str | None, code: str) -> str:
     return f"{parent_path or '/'}{code}/"
 
 
+def scopes_sql(paths_sql: str) -> str:
+    """SQL for the pairs (unit_path, scope): each distinct path ``paths_sql`` selects (as ``path``) with the path of every
+    org unit whose subtree holds it, its own included; a join with a few thousand units, whatever the rows behind the paths."""
+    return (f"SELECT DISTINCT p.path AS unit_path, a.path AS scope FROM ({paths_sql}) AS p"
+            " JOIN orgs_unit a ON p.path >= a.path AND p.path < substr(a.path, 1, length(a.path) - 1) || '0'")
+
+
 def is_under(path: str, ancestor_path: str) -> bool:
     return path.startswith(ancestor_path)
 

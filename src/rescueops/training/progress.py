@@ -1,8 +1,9 @@
 """Yearly targets (任务分配表) and progress against them and the population: the running tally and the pages' counts.
 
 Two tallies are kept in the caller's transaction by set-based statements per change (an issue run, a revocation, an
-awareness report): by unit, organisation and sector for the target lines, and by unit alone for the breakdowns and
-totals, so the progress pages sum at most a row per branch, kind and month instead of millions of certificates.
+awareness report): by unit, organisation and sector for the target lines, and by subtree (each count at its unit and at
+every unit above it) for the figures and breakdowns, so a progress page sums at most a row per child, kind and month
+instead of millions of certificates.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
 from rescueops.db.engine import database, write_transaction
-from rescueops.db.paths import under
+from rescueops.db.paths import scopes_sql, under
 from rescueops.equipment.tables import Aed
 from rescueops.errors import InvalidInput, NotFound, field_error
 from rescueops.orgs.tables import OrgKind, OrgUnit
@@ -54,23 +55,31 @@ def _month(column: str) -> str:
     return f"date({column}, 'start of month')"
 
 
-# The two tallies and their keys: by organisation and sector for the target lines, and summed over both (the unit tally)
-# for the breakdowns and totals, whose size then stays that of the branches and months.
-_TALLIES = (
-    ("training_tally", "unit_path, organisation, sector, kind, month, expires_month"),
-    ("training_unit_tally", "unit_path, kind, month, expires_month"),
-)
+_TALLY_KEY = "unit_path, organisation, sector, kind, month, expires_month"
+_SUBTREE_KEY = "unit_path, kind, month, expires_month"
+
+
+def _adding(table: str, key: str) -> str:
+    return (f" ON CONFLICT ({key}) DO UPDATE SET certificates = {table}.certificates + excluded.certificates,"
+            f" attendances = {table}.attendances + excluded.attendances")
+
+
+def subtree_sums_sql(rows_sql: str) -> str:
+    """An INSERT adding up the rows of ``rows_sql`` (unit_path, kind, month, expires_month, certificates, attendances) into
+    the subtree tally: each row counted at its unit and at every unit above it."""
+    return (f"INSERT INTO training_subtree_tally ({_SUBTREE_KEY}, certificates, attendances)"
+            f" SELECT s.scope, r.kind, r.month, r.expires_month, SUM(r.certificates), SUM(r.attendances) FROM ({rows_sql}) AS r"
+            f" JOIN ({scopes_sql(f'SELECT DISTINCT unit_path AS path FROM ({rows_sql}) AS d')}) AS s ON s.unit_path = r.unit_path"
+            " GROUP BY s.scope, r.kind, r.month, r.expires_month")
 
 
 async def _count(changes_sql: str, *args: Any) -> None:
     """Add the rows of ``changes_sql`` (unit_path, organisation, sector, kind, month, expires_month, certificates,
-    attendances; one per certificate or session) to both tallies, each grouped by its key."""
-    for table, key in _TALLIES:
-        await Table.raw(
-            f"INSERT INTO {table} ({key}, certificates, attendances)"
-            f" SELECT {key}, SUM(certificates), SUM(attendances) FROM ({changes_sql}) AS changes GROUP BY {key}"
-            f" ON CONFLICT ({key}) DO UPDATE SET certificates = {table}.certificates + excluded.certificates,"
-            f" attendances = {table}.attendances + excluded.attendances", *args)
+    attendances; one per certificate or session, bound to ``args``) to the tally and to the subtree tally."""
+    await Table.raw(f"INSERT INTO training_tally ({_TALLY_KEY}, certificates, attendances)"
+                    f" SELECT {_TALLY_KEY}, SUM(certificates), SUM(attendances) FROM ({changes_sql}) AS changes GROUP BY {_TALLY_KEY}"
+                    + _adding("training_tally", _TALLY_KEY), *args)
+    await Table.raw(subtree_sums_sql(changes_sql) + _adding("training_subtree_tally", _SUBTREE_KEY), *args, *args)
 
 
 async def tally_certificates(certificate_ids: Sequence[int], sign: int) -> None:
@@ -189,7 +198,7 @@ def _families_sql() -> str:
 async def _line_actuals(unit: dict[str, Any], year: int) -> dict[int, Figures]:
     """Each target line's achievement in the year, in one statement: a unit line counts the tally under that unit, an
     organisation line its organisation, a sector line its sector family within the allocating unit's subtree (these two
-    need the tally by organisation and sector; unit lines read the unit tally)."""
+    need the tally by organisation and sector; a unit line reads its unit's rows of the subtree tally)."""
     start, end = _year(year)
     in_year = "y.month >= :start AND y.month < :end"
     rows = await _raw(f"""
@@ -197,8 +206,8 @@ async def _line_actuals(unit: dict[str, Any], year: int) -> dict[int, Figures]:
         lines AS (SELECT t.id, t.line_unit, t.organisation, t.sector FROM training_target t WHERE t.unit = :unit AND t.year = :year),
         hits AS (
             SELECT l.id AS id, y.kind, y.month, y.certificates, y.attendances
-            FROM lines l JOIN orgs_unit lu ON lu.id = l.line_unit JOIN training_unit_tally y
-              ON y.unit_path >= lu.path AND y.unit_path < substr(lu.path, 1, length(lu.path) - 1) || '0' AND {in_year}
+            FROM lines l JOIN orgs_unit lu ON lu.id = l.line_unit JOIN training_subtree_tally y
+              ON y.unit_path = lu.path AND {in_year}
             UNION ALL
             SELECT l.id, y.kind, y.month, y.certificates, y.attendances
             FROM lines l JOIN training_tally y
@@ -234,8 +243,8 @@ async def _lines(unit: dict[str, Any], year: int) -> tuple[list[TargetLineOut], 
 
 async def _unit_actual(unit: dict[str, Any], year: int) -> Figures:
     start, end = _year(year)
-    rows = await _raw(f"SELECT {_IN_YEAR} FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
-                      start=start, end=end, lo=unit["path"], hi=_upper(unit["path"]))
+    rows = await _raw(f"SELECT {_IN_YEAR} FROM training_subtree_tally y WHERE y.unit_path = :path",
+                      start=start, end=end, path=unit["path"])
     return _figures(rows[0] if rows else None)
 
 
@@ -436,26 +445,17 @@ def _populations(units: list[dict[str, Any]]) -> dict[int, tuple[int | None, boo
 
 
 async def _breakdown(unit: dict[str, Any], children: list[dict[str, Any]], year: int, this_month: date) -> dict[str, dict[str, Any]]:
-    """The unit tally under the unit in one GROUP BY, by the child each row lies under (keyed by the child's path; the unit's own
-    path collects the rows of its own sessions). Org paths are codes of one width per level (GB/T 2260), so a row's child is
-    its path cut after the next code; children of mixed code widths are joined on their path ranges instead."""
+    """The figures of each child (keyed by its path) and of the unit's own sessions (keyed by the unit's path: its subtree
+    less its children's) in one GROUP BY over the subtree tally's rows of the unit and its children."""
+    paths = {f"p{n}": path for n, path in enumerate([unit["path"], *(child["path"] for child in children)])}
     start, end = _year(year)
-    params = {"start": start, "end": end, "this_month": this_month, "lo": unit["path"], "hi": _upper(unit["path"])}
-    widths = {len(child["code"]) for child in children}
-    if len(widths) <= 1:
-        cut = len(unit["path"]) + (widths.pop() + 1 if widths else 0)
-        rows = await _raw(f"""SELECT substr(y.unit_path, 1, {cut}) AS p, {_IN_YEAR}, {_ON_DAY}
-                              FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi
-                              GROUP BY substr(y.unit_path, 1, {cut})""", **params)
-        return {row["p"]: row for row in rows}
-    rows = await _raw(f"""SELECT c.path AS p, {_IN_YEAR}, {_ON_DAY}
-                          FROM orgs_unit c JOIN training_unit_tally y
-                            ON y.unit_path >= c.path AND y.unit_path < substr(c.path, 1, length(c.path) - 1) || '0'
-                          WHERE c.parent = :unit GROUP BY c.path""", unit=unit["id"], **params)
+    rows = await _raw(f"""SELECT y.unit_path AS p, {_IN_YEAR}, {_ON_DAY} FROM training_subtree_tally y
+                          WHERE y.unit_path IN ({", ".join(f":{name}" for name in paths)}) GROUP BY y.unit_path""",
+                      start=start, end=end, this_month=this_month, **paths)
     found = {row["p"]: row for row in rows}
-    total = (await _raw(f"SELECT {_IN_YEAR}, {_ON_DAY} FROM training_unit_tally y WHERE y.unit_path >= :lo AND y.unit_path < :hi",
-                        **params))[0]
-    found[unit["path"]] = {key: int(total[key] or 0) - sum(int(row[key] or 0) for row in rows) for key in total}
+    total = found.pop(unit["path"], {})
+    keys = ("certified", "junior", "awareness", "valid", "awareness_all")
+    found[unit["path"]] = {key: int(total.get(key) or 0) - sum(int(row[key] or 0) for row in found.values()) for key in keys}
     return found
 
 

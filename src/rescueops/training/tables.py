@@ -365,10 +365,11 @@ class Tally(Table, tablename="training_tally"):
     attendances = Integer(default=0)  # awareness: reported heads
 
 
-class UnitTally(Table, tablename="training_unit_tally"):
-    """The tally summed over organisations and sectors: per branch, kind and months it holds at most a row per month and
-    kind whatever the number of sessions, so the progress pages' breakdowns and totals stay the same size as data grows.
-    Kept by the same calls as ``Tally``. Key (unique index in the migration): (unit_path, kind, month, expires_month)."""
+class SubtreeTally(Table, tablename="training_subtree_tally"):
+    """The tally summed over organisations, sectors and subtrees: a row of ``unit_path`` counts everything organised at
+    that unit or below it. A unit's figures are then its own rows, and its children's are theirs: at most children ×
+    months × kinds rows for any breakdown, however many branches, sessions and certificates lie below. Kept by the same
+    calls as ``Tally``. Key (unique index in the migration): (unit_path, kind, month, expires_month)."""
 
     unit_path = Varchar(length=512)
     kind = Varchar(length=24, choices=CourseKind)
