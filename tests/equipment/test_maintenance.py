@@ -183,6 +183,31 @@ async def test_due_lists_of_one_depot_and_one_team(client, make_user) -> None:
     assert unknown.status_code == 404 and 'id="page-error"' in unknown.text
 
 
+async def test_inspection_reminders_go_owner_batch_by_owner_batch_to_each_owners_people(client, make_user, monkeypatch) -> None:
+    """Owners are read a batch at a time: batches of one owner tell the same people as one batch; each item reaches its
+    own team's leaders or its own depot's keepers, and an owner nobody could be told about is skipped."""
+    from rescueops.equipment import service as equipment
+    from rescueops.events.tables import Notification
+    from tests.equipment.test_stock import depot
+
+    for code, unit in (("CF-WNT-01", "150426"), ("CF-HS-01", "150402"), ("CF-HS-02", "150402")):
+        await make_team(code, unit=unit)
+    _, admin = await make_user("admin")
+    store, unkept = await depot(client, admin), await depot(client, admin, code="150400-D2")
+    captain, _ = await make_user("captain", team="CF-WNT-01")
+    deputy, _ = await make_user("deputy_captain", team="CF-HS-01")
+    keeper, _ = await make_user("logistics", unit=store)
+    for owner, tag in (({"team_code": "CF-WNT-01"}, "WNT-GEN-1"), ({"team_code": "CF-HS-01"}, "HS-GEN-1"),
+                       ({"team_code": "CF-HS-02"}, "HS2-GEN-1"), ({"depot_code": store}, "D1-GEN-1"), ({"depot_code": unkept}, "D2-GEN-1")):
+        registered = await client.post("/api/v1/equipment/items", json={**owner, "asset_tag": tag, "type_code": "generator"}, headers=bearer(admin))
+        assert registered.status_code == 201, registered.text
+    monkeypatch.setattr(equipment, "REMINDER_OWNERS", 1)
+    assert await equipment.remind_due_inspections() == "3 reminders sent"  # CF-HS-02 and the second depot have nobody to tell
+    told = {(r["user"], r["link"]) for r in await Notification.select(Notification.user, Notification.link)}
+    assert told == {(captain, "/equipment/items/WNT-GEN-1"), (deputy, "/equipment/items/HS-GEN-1"), (keeper, "/equipment/items/D1-GEN-1")}
+    assert await equipment.remind_due_inspections() == "0 reminders sent"
+
+
 async def test_an_item_out_on_a_check_out_is_not_scrapped(client, make_user) -> None:
     team = await make_team(members=1)
     _, logistics = await make_user("logistics", unit="150426")

@@ -783,29 +783,32 @@ async def _due(conditions: list[Any], on: date, ahead: timedelta) -> list[tuple[
 
 KEEPERS = {Role.logistics}  # who looks after a depot's equipment
 REMIND_AHEAD = timedelta(days=7)
+REMINDER_OWNERS = 100  # owners whose due items one query reads: the job's memory stays that of a hundred owners' items
 
 
 async def remind_due_inspections(on: date | None = None) -> str:
     """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week:
-    one transaction per owner, and none for an owner nobody could be told about."""
+    one transaction per owner. Only the items of owners someone could be told about are read, a hundred owners at a time."""
     on = on or date.today()
-    by_owner: dict[tuple[int | None, int | None], list[tuple[DueOut, dict[str, Any]]]] = {}
-    for due, row in await _due([], on, REMIND_AHEAD):
-        by_owner.setdefault((row["team"], row["depot"]), []).append((due, row))
+    leaders, keepers = await accounts.holders_by_team(accounts.LEADERS), await accounts.holders_by_unit(KEEPERS)
+    owners = [(team, None) for team in leaders] + [(None, depot) for depot in keepers]
     told = 0
-    for (team, depot), items in by_owner.items():
-        users = (await accounts.users_holding(accounts.LEADERS, team_ids=[team]) if team
-                 else await accounts.users_holding(KEEPERS, unit_ids=[depot]))
-        if not users:
-            continue
-        async with write_transaction():
-            for due, row in items:
-                when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
-                told += len(await events.notify(
-                    users, kind="equipment.inspection_due", title=f"装备检查{when}：{due.type_name_zh} {due.asset_tag}",
-                    body=f"{due.owner.name_zh}的 {due.asset_tag} 需按检查表完成检查。", link=f"/equipment/items/{due.asset_tag}",
-                    # one reminder per due date; a never-inspected item is due "now" every day, so it is told of once
-                    key=f"inspection:{row['id']}:{due.next_due if row['inspected'] else 'never'}", org_path=row["owner_path"]))
+    for start in range(0, len(owners), REMINDER_OWNERS):
+        batch = owners[start:start + REMINDER_OWNERS]
+        teams, depots = [t for t, _ in batch if t] or [-1], [d for _, d in batch if d] or [-1]
+        by_owner: dict[tuple[int | None, int | None], list[tuple[DueOut, dict[str, Any]]]] = {}
+        for due, row in await _due([Item.team.is_in(teams) | Item.depot.is_in(depots)], on, REMIND_AHEAD):
+            by_owner.setdefault((row["team"], row["depot"]), []).append((due, row))
+        for (team, depot), items in by_owner.items():
+            users = leaders[team] if team else keepers[depot]
+            async with write_transaction():
+                for due, row in items:
+                    when = "已逾期" if due.overdue else f"将于 {due.next_due} 到期"
+                    told += len(await events.notify(
+                        users, kind="equipment.inspection_due", title=f"装备检查{when}：{due.type_name_zh} {due.asset_tag}",
+                        body=f"{due.owner.name_zh}的 {due.asset_tag} 需按检查表完成检查。", link=f"/equipment/items/{due.asset_tag}",
+                        # one reminder per due date; a never-inspected item is due "now" every day, so it is told of once
+                        key=f"inspection:{row['id']}:{due.next_due if row['inspected'] else 'never'}", org_path=row["owner_path"]))
     return f"{told} reminders sent"
 
 

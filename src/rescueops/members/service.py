@@ -525,22 +525,23 @@ async def remind_expiring(on: date | None = None) -> str:
     memberships = await Membership.select(Membership.person, Membership.team, Membership.team.path.as_alias("path")).where(
         Membership.left_on.is_null() & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]))
     team_of = {m["person"]: m for m in memberships}
-    people, told, leaders_of = list(team_of), 0, {}
+    people, told = list(team_of), 0
     # In batches: the country's members would pass PostgreSQL's limit of 32,767 parameters in one IN list.
     expiring, users = [], {}
     for start in range(0, len(people), REMINDER_BATCH):
         batch = people[start:start + REMINDER_BATCH]
         users.update(await users_of(batch))
         expiring += await _expiring(batch, on)
+    leaders_of = await accounts.holders_by_team(accounts.LEADERS)
     for item in sorted(expiring, key=lambda item: item["ends_on"]):
         membership = team_of[item["person"]]
-        if membership["team"] not in leaders_of:
-            leaders_of[membership["team"]] = await accounts.users_holding(accounts.LEADERS, team_ids=[membership["team"]])
-        leaders = leaders_of[membership["team"]]
+        recipients = [*([users[item["person"]]] if item["person"] in users else []), *leaders_of.get(membership["team"], [])]
+        if not recipients:
+            continue  # nobody to tell: no transaction either
         what = "证书" if item["kind"] == "certificate" else "保险"
         async with write_transaction():
             told += len(await events.notify(
-                [*([users[item["person"]]] if item["person"] in users else []), *leaders], kind=f"members.{item['kind']}_expiry",
+                recipients, kind=f"members.{item['kind']}_expiry",
                 title=f"{what}即将到期：{item['name']} 的{item['what']}", body=f"有效期至 {item['ends_on']}，请及时复训或续保。",
                 link=f"/members/{item['person']}", key=f"expiry:{item['kind']}:{item['id']}:{item['ends_on']}", org_path=membership["path"]))
     return f"{told} reminders sent"
