@@ -30,6 +30,11 @@ def in_china(moment: datetime) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(CHINA)
 
 
+def utc_now() -> datetime:
+    """Now, as timestamps are stored and compared: aware, in UTC."""
+    return datetime.now(UTC)
+
+
 def china_today() -> date:
     """Today as users date things: China's date, whatever zone the server's clock is on (between 16:00 and 24:00 UTC
     the two differ, and a day typed as "today" must sort and compare with timestamps read on China time)."""

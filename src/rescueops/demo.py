@@ -6,13 +6,13 @@ import io
 import json
 import os
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.schemas import GrantIn, UserCreate
 from rescueops.accounts.tables import Role
-from rescueops.calendar import CHINA
+from rescueops.calendar import CHINA, china_today, utc_now
 from rescueops.deployments import service as deployments
 from rescueops.deployments.schemas import CloseIn, DispatchIn, IncidentIn, LogEntryIn, TransitionIn
 from rescueops.drills import service as drills
@@ -94,7 +94,7 @@ async def _demo_team(user_ids: dict[str, int]) -> None:
         ))
         people.append(joined.id)
         if index % 4:  # valid, valid but expiring soon, expired; every fourth member holds none
-            issued = date.today() - timedelta(days={1: 400, 2: 1040, 3: 1200}[index % 4])
+            issued = china_today() - timedelta(days={1: 400, 2: 1040, 3: 1200}[index % 4])
             await members.add_certificate(captain, joined.id, CertificateIn(
                 type_code="rc_first_aider", number=f"NM-RC-{issued.year}-{index:04d}", issued_on=issued))
     filing = await teams.file_leadership(captain, TEAM.code, FilingIn(
@@ -135,10 +135,10 @@ async def _demo_equipment(user_ids: dict[str, int]) -> None:
     rope = await equipment.get_item(captain, "CF-WNT-ROPE-001")
     await equipment.record_inspection(captain, rope.asset_tag, InspectionIn(
         results={point: True for point in rope.type.checklist}, note="季度检查"))
-    later = date.today() + timedelta(days=400)
+    later = china_today() + timedelta(days=400)
     for code, place, address, lat, lon, pads in (
             ("AED-WNT-001", "乌丹镇人民广场", "翁牛特旗乌丹镇全宁街", 42.936, 119.017, later),
-            ("AED-WNT-002", "翁牛特旗汽车站", "翁牛特旗乌丹镇玉龙大街", 42.941, 119.003, date.today() - timedelta(days=20))):
+            ("AED-WNT-002", "翁牛特旗汽车站", "翁牛特旗乌丹镇玉龙大街", 42.941, 119.003, china_today() - timedelta(days=20))):
         await equipment.register_aed(officer, AedIn(code=code, unit_code="150426", place_name=place, address=address,
                                                     lat=lat, lon=lon, responsible_org="翁牛特旗红十字会", contact_name="赵专干",
                                                     contact_phone="13947600088", pads_expire_on=pads, battery_expires_on=later))
@@ -151,7 +151,7 @@ async def _demo_equipment(user_ids: dict[str, int]) -> None:
 async def _demo_drills(user_ids: dict[str, int]) -> None:
     """The team's monthly water-rescue training for the next three months, from the library, and this year's target."""
     captain = await accounts.load_principal(user_ids["captain"])
-    today = datetime.now(CHINA).date()
+    today = china_today()
     saturday = today + timedelta(days=(5 - today.weekday()) % 7 or 7)
     await drills.plan_drill(captain, DrillIn(
         scenario_id="water_rescue_monthly_training", organiser_team_code=TEAM.code,
@@ -186,7 +186,7 @@ async def _demo_central_team(user_ids: dict[str, int]) -> None:
             status="active", joined_on=date(2023, 5, 1)))
         people.append(joined.id)
         await members.add_certificate(admin, joined.id, CertificateIn(
-            type_code="rc_first_aider", number=f"NM-RC-UL-{index:04d}", issued_on=date.today() - timedelta(days=200)))
+            type_code="rc_first_aider", number=f"NM-RC-UL-{index:04d}", issued_on=china_today() - timedelta(days=200)))
     filing = await teams.file_leadership(admin, CENTRAL_TEAM.code, FilingIn(
         captain_id=people[0], deputy_ids=people[1:3], reason="骨干队组建，备案队长和副队长"))
     await teams.decide_filing(region, filing.id, DecisionIn(approve=True, reason="同意备案"))
@@ -211,7 +211,7 @@ DEPLOYMENT_LOG = [  # (minutes after the call, kind, count, text)
 async def _demo_deployment(user_ids: dict[str, int]) -> None:
     """A closed deployment of the demo team, through the services: incident, dispatch, steps, log, close (hours credited)."""
     captain = await accounts.load_principal(user_ids["captain"])
-    called = datetime.combine(datetime.now(CHINA).date() - timedelta(days=12), time(6, 40), tzinfo=CHINA)
+    called = datetime.combine(china_today() - timedelta(days=12), time(6, 40), tzinfo=CHINA)
     at = lambda minutes: called + timedelta(minutes=minutes)  # noqa: E731
     incident = await deployments.open_incident(captain, IncidentIn(
         kind="ice_jam", title="西拉木伦河海日苏段凌汛", place="乌丹镇海日苏嘎查沿河牧户", unit_code=TEAM.unit_code, lat=43.02, lon=119.21,
@@ -302,7 +302,7 @@ async def _demo_training(user_ids: dict[str, int]) -> None:
 
     officer = await accounts.load_principal(user_ids["training"])
     examiner_login = await accounts.load_principal(user_ids["examiner"])
-    today = datetime.now(CHINA).date()
+    today = china_today()
 
     school, company, community = [await training.create_organisation(officer, OrganisationIn(
         unit_code="150426", name=name, kind=kind, sector=sector)) for name, kind, sector in (
@@ -431,7 +431,7 @@ async def load_demo(settings: Settings) -> list[dict[str, str]]:
     await _demo_central_team(user_ids)
     await _demo_grading(user_ids)
     await _demo_training(user_ids)
-    await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=datetime.now(UTC)))
+    await ReferenceLoad.insert(ReferenceLoad(name=DEMO, version="1", loaded_at=utc_now()))
     path = logins_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

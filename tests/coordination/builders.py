@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from rescueops.calendar import china_today
 from tests.factories import person, team_body
 
 
@@ -37,15 +38,15 @@ async def rescue_team(admin, code: str, unit: str, *, category: str = "search_re
         joined = await members_service.join_team(None, code, JoinIn(person=person(), status="active", joined_on=date(2024, 3, 1)))
         people.append(joined.id)
         # a three-year certificate: issued 100 days ago is valid, four years ago has expired
-        issued = date.today() - timedelta(days=100 if certified else 4 * 365)
+        issued = china_today() - timedelta(days=100 if certified else 4 * 365)
         await members_service.add_certificate(admin, joined.id, CertificateIn(type_code="rc_first_aider", issued_on=issued))
     if active:
         await Team.update({Team.status: "active"}).where(Team.code == code)
     if level is not None:
         team_id = (await Team.select(Team.id).where(Team.code == code).first())["id"]
         category_id = (await Category.select(Category.id).where(Category.code == category).first())["id"]
-        await Grade.insert(Grade(team=team_id, category=category_id, level=level, assessed_on=date.today() - timedelta(days=30),
-                                 valid_until=date.today() + timedelta(days=700)))
+        await Grade.insert(Grade(team=team_id, category=category_id, level=level, assessed_on=china_today() - timedelta(days=30),
+                                 valid_until=china_today() + timedelta(days=700)))
     for type_code, tag in items:
         await equipment.register_item(None, ItemIn(team_code=code, asset_tag=tag, type_code=type_code))
     return people

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from rescueops.calendar import china_today
 from rescueops.drills import service as drills
 from rescueops.drills.tables import Drill, InjectDelivery
 from rescueops.events.tables import Notification, OutboxEvent
@@ -132,12 +133,11 @@ async def test_timing_objectives_are_scored_from_the_logged_events(client, make_
 
 async def test_expiry_reminders_in_batches_reach_everyone(client, make_user, monkeypatch) -> None:
     """The country's members go to the database in batches (its parameter limit): batches of one person change nothing."""
-    from datetime import date
 
     from rescueops.members import service as members
 
     team, captain, _ = await _team_with_logins(client, make_user, 3)
-    issued = (date.today() - timedelta(days=3 * 365 - 30)).isoformat()  # three-year certificates ending in about a month
+    issued = (china_today() - timedelta(days=3 * 365 - 30)).isoformat()  # three-year certificates ending in about a month
     for n, person in enumerate(team["people"]):
         added = await client.post(f"/api/v1/members/{person}/certificates", json={
             "type_code": "rc_first_aider", "number": f"NM-2024-000{n}", "issued_on": issued}, headers=bearer(captain))
@@ -148,7 +148,6 @@ async def test_expiry_reminders_in_batches_reach_everyone(client, make_user, mon
 
 
 async def test_expiry_maintenance_and_reassessment_reminders_arrive_once(client, make_user) -> None:
-    from datetime import date
 
     from rescueops.equipment import service as equipment
     from rescueops.members import service as members
@@ -157,7 +156,7 @@ async def test_expiry_maintenance_and_reassessment_reminders_arrive_once(client,
 
     team, captain, tokens = await _team_with_logins(client, make_user, 1)
     person = team["people"][0]
-    issued = (date.today() - timedelta(days=3 * 365 - 30)).isoformat()  # a three-year certificate ending in about a month
+    issued = (china_today() - timedelta(days=3 * 365 - 30)).isoformat()  # a three-year certificate ending in about a month
     added = await client.post(f"/api/v1/members/{person}/certificates", json={"type_code": "rc_first_aider", "number": "NM-2024-0001",
                                                                             "issued_on": issued}, headers=bearer(captain))
     assert added.status_code == 201, added.text
@@ -167,11 +166,11 @@ async def test_expiry_maintenance_and_reassessment_reminders_arrive_once(client,
                                    headers=bearer(captain))
     assert registered.status_code == 201, registered.text
     assert await equipment.remind_due_inspections() == "1 reminders sent"  # never inspected: due now, told once
-    assert await equipment.remind_due_inspections(date.today() + timedelta(days=1)) == "0 reminders sent"
+    assert await equipment.remind_due_inspections(china_today() + timedelta(days=1)) == "0 reminders sent"
     team_id = (await Team.select(Team.id).first())["id"]
     category = (await Category.select(Category.id).where(Category.code == "water_rescue").first())["id"]
-    await Grade.insert(Grade(team=team_id, category=category, level=2, assessed_on=date.today() - timedelta(days=700),
-                             valid_until=date.today() + timedelta(days=30)))
+    await Grade.insert(Grade(team=team_id, category=category, level=2, assessed_on=china_today() - timedelta(days=700),
+                             valid_until=china_today() + timedelta(days=30)))
     _, supervisor = await make_user("league_supervisor", unit="150400")
     await make_user("county_officer", unit="150426")
     await make_user("league_supervisor", unit="150200")  # Baotou's: not this team's

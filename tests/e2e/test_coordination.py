@@ -4,13 +4,14 @@ and the deployment shows on the live board. The server's in-process bus does the
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
+from rescueops.calendar import china_today
 from tests.e2e.conftest import PASSWORD, _api
 from tests.e2e.test_browser import click_to_load, wait
 from tests.e2e.test_roster import log_in
@@ -36,7 +37,7 @@ def _setup(base: str) -> None:
     for seq in range(4):
         joined = _api(base, "POST", f"/api/v1/teams/{TEAM}/members", {"person": person(seq=700 + seq), "status": "active"}, admin)
         _api(base, "POST", f"/api/v1/members/{joined['id']}/certificates",
-             {"type_code": "rc_first_aider", "issued_on": (date.today() - timedelta(days=90)).isoformat()}, admin)
+             {"type_code": "rc_first_aider", "issued_on": (china_today() - timedelta(days=90)).isoformat()}, admin)
         people.append(joined["id"])
     filing = _api(base, "POST", f"/api/v1/teams/{TEAM}/filings", {"captain_id": people[0], "deputy_ids": people[1:3], "reason": "组建"}, admin)
     region = _api(base, "POST", "/api/v1/auth/token", {"username": "e2e-region", "password": PASSWORD})["access_token"]

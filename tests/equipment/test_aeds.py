@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from rescueops.calendar import china_today
 from tests.conftest import bearer
@@ -9,7 +9,7 @@ WUDAN = (42.94, 119.01)  # Wengniute Banner seat
 
 
 def aed(code: str, lat: float, lon: float, **extra) -> dict:
-    later = (date.today() + timedelta(days=300)).isoformat()
+    later = (china_today() + timedelta(days=300)).isoformat()
     return {"code": code, "unit_code": "150426", "place_name": f"{code} 广场", "address": "乌丹镇", "lat": lat, "lon": lon,
             "responsible_org": "乌丹镇人民政府", "contact_name": "王主任", "contact_phone": "13947600001",
             "pads_expire_on": later, "battery_expires_on": later, **extra}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+from rescueops.calendar import china_today
 from rescueops.equipment.tables import Checkout, Item
 from tests.conftest import bearer
 from tests.factories import make_team
@@ -19,7 +20,7 @@ async def test_check_out_state_machine(client, make_user) -> None:
     await make_team("CF-HS-01", unit="150402")
     _, logistics = await make_user("logistics", unit="150400")
     await boat(client, logistics)
-    due = (date.today() + timedelta(days=3)).isoformat()
+    due = (china_today() + timedelta(days=3)).isoformat()
     out = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/check-out",
                             json={"kind": "member", "person_id": team["people"][0], "due_back": due}, headers=bearer(logistics))
     assert out.status_code == 201 and out.json()["person_name"] and out.json()["overdue"] is False
@@ -77,8 +78,8 @@ async def test_overdue_list_is_scoped(client, make_user) -> None:
     for tag, team in (("CF-1", "CF-WNT-01"), ("BT-1", "BT-DH-01")):
         await boat(client, admin, tag, team)
         await client.post(f"/api/v1/equipment/items/{tag}/check-out", json={"kind": "drill", "reference": "演练",
-                          "due_back": date.today().isoformat()}, headers=bearer(admin))
-    await Checkout.update({Checkout.due_back: date.today() - timedelta(days=2)}).where(Checkout.id > 0)
+                          "due_back": china_today().isoformat()}, headers=bearer(admin))
+    await Checkout.update({Checkout.due_back: china_today() - timedelta(days=2)}).where(Checkout.id > 0)
     _, chifeng = await make_user("logistics", unit="150400")
     late = (await client.get("/api/v1/equipment/overdue", headers=bearer(chifeng))).json()
     assert [c["asset_tag"] for c in late] == ["CF-1"] and late[0]["overdue"] is True
@@ -99,7 +100,7 @@ async def test_lend_to_another_team_from_the_item_page(client, make_user) -> Non
     token = csrf_from(page.text)
     own = await client.post("/equipment/items/CF-WNT-BOAT-001/check-out", data={"_csrf_token": token, "kind": "loan", "borrower_team_code": "CF-WNT-01"})
     assert own.status_code == 422 and "already belongs" in own.text and await Checkout.count() == 0
-    due = (date.today() + timedelta(days=5)).isoformat()
+    due = (china_today() + timedelta(days=5)).isoformat()
     lent = await client.post("/equipment/items/CF-WNT-BOAT-001/check-out", data={
         "_csrf_token": token, "kind": "loan", "borrower_team_code": "CF-HS-01", "reference": "ignored for a loan", "due_back": due},
         follow_redirects=False)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from rescueops.calendar import china_today
 from rescueops.equipment.tables import Inspection, Item, Repair, ScrapRequest
@@ -16,7 +16,7 @@ async def test_inspection_sets_next_due_and_failures_send_to_maintenance(client,
     _, logistics = await make_user("logistics", unit="150426")
     await boat(client, logistics)
     due = (await client.get("/api/v1/equipment/due", headers=bearer(logistics))).json()
-    assert [(d["asset_tag"], d["next_due"]) for d in due] == [("CF-WNT-BOAT-001", date.today().isoformat())]  # never inspected: due now
+    assert [(d["asset_tag"], d["next_due"]) for d in due] == [("CF-WNT-BOAT-001", china_today().isoformat())]  # never inspected: due now
     inspected = await client.post("/api/v1/equipment/items/CF-WNT-BOAT-001/inspections",
                                   json={"inspected_on": "2026-01-31", "results": CHECKLIST}, headers=bearer(logistics))
     assert inspected.status_code == 201 and inspected.json()["passed"] is True and inspected.json()["next_due"] == "2026-04-30"
@@ -158,12 +158,12 @@ async def test_due_lists_of_one_depot_and_one_team(client, make_user) -> None:
                  {"team_code": "CF-HS-01", "asset_tag": "HS-BOAT-1", "type_code": "inflatable_boat"}):
         assert (await client.post("/api/v1/equipment/items", json=body, headers=bearer(admin))).status_code == 201
     await client.post("/api/v1/equipment/items/D-GEN-1/check-out", json={"kind": "drill", "reference": "调运演练",
-                                                                         "due_back": date.today().isoformat()}, headers=bearer(admin))
+                                                                         "due_back": china_today().isoformat()}, headers=bearer(admin))
     await client.post("/api/v1/equipment/items/CF-BOAT-1/check-out", json={"kind": "drill", "reference": "防汛演练",
-                                                                           "due_back": date.today().isoformat()}, headers=bearer(admin))
+                                                                           "due_back": china_today().isoformat()}, headers=bearer(admin))
     from rescueops.equipment.tables import Checkout
 
-    await Checkout.update({Checkout.due_back: date.today() - timedelta(days=1)}).where(Checkout.id > 0)
+    await Checkout.update({Checkout.due_back: china_today() - timedelta(days=1)}).where(Checkout.id > 0)
     one_depot = (await client.get(f"/api/v1/equipment/due?depot={store}", headers=bearer(admin))).json()
     assert [d["asset_tag"] for d in one_depot] == ["D-GEN-1"] and one_depot[0]["owner"]["kind"] == "depot"
     late = (await client.get(f"/api/v1/equipment/overdue?depot={store}", headers=bearer(admin))).json()

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from openpyxl import Workbook, load_workbook
 
 from rescueops.accounts.tables import AuditEntry
+from rescueops.calendar import china_today
 from rescueops.members.tables import Certificate, Membership, Person
 from tests.conftest import bearer
 from tests.factories import id_number, make_team, person
@@ -80,7 +80,7 @@ async def test_member_lifecycle(client, make_user) -> None:
         response = await client.post(f"/api/v1/members/{pid}/status", json={"status": status, "reason": reason}, headers=bearer(captain))
         assert response.status_code == expected, (status, response.text)
     membership = await Membership.select().where(Membership.person == pid).first()
-    assert membership["status"] == "exited" and membership["left_on"] == date.today() and membership["exit_reason"] == "退队"
+    assert membership["status"] == "exited" and membership["left_on"] == china_today() and membership["exit_reason"] == "退队"
     assert membership["role"] == "member"
 
 

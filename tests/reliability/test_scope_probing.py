@@ -23,12 +23,13 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.routes import HTTPRoute
 from pydantic import BaseModel
 
+from rescueops.calendar import china_today
 from tests.conftest import bearer
 from tests.factories import person, team_body
 
@@ -79,7 +80,7 @@ async def _ordos(client, make_user) -> dict[str, Any]:
     w["insurance"] = (await _call(client, admin, "POST", f"/api/v1/members/{people[0]}/insurance",
                                   {"insurer": SECRET, "policy_number": f"{SECRET}-1", "starts_on": "2025-01-01", "ends_on": "2027-12-31"}))["id"]
     w["hours"] = (await _call(client, admin, "POST", f"/api/v1/members/{people[1]}/hours",
-                              {"worked_on": str(date.today()), "hours": "2", "note": f"{SECRET} 值班"}))["id"]
+                              {"worked_on": str(china_today()), "hours": "2", "note": f"{SECRET} 值班"}))["id"]
     w["card"] = (await _call(client, admin, "GET", f"/api/v1/members/{people[0]}/card"))["token"]
     await Team.update({Team.status: "active"}).where(Team.code == TEAM)  # as factories.make_team does: leadership aside
     w["filing"] = (await _call(client, admin, "POST", f"/api/v1/teams/{TEAM}/filings",
@@ -112,7 +113,7 @@ async def _ordos(client, make_user) -> dict[str, Any]:
     w["inject"] = (await InjectDelivery.select(InjectDelivery.inject_id).where(InjectDelivery.drill == w["drill"]).first() or {}).get("inject_id", "x")
     drill_path = (await Drill.select(Drill.org_path).where(Drill.id == w["drill"]).first())["org_path"]
     w["improvement"] = (await ImprovementItem.insert(ImprovementItem(drill=w["drill"], org_path=drill_path, objective_id="boat_handling",
-                                                                     action=f"{SECRET} 改进", owner=SECRET, due_on=date.today() + timedelta(days=30)))
+                                                                     action=f"{SECRET} 改进", owner=SECRET, due_on=china_today() + timedelta(days=30)))
                         .returning(ImprovementItem.id))[0]["id"]
 
     opened = await _call(client, admin, "POST", "/api/v1/grading/assessments", {"team_code": TEAM, "category": "water_rescue", "note": SECRET})
@@ -185,10 +186,10 @@ async def _training(client, admin: str, w: dict[str, Any], text: str = SECRET) -
     """First-aid training in Ordos, through the API: an organisation, a base with a booking, an instructor, an examiner,
     a junior first-aider session they teach and examine, three trainees (attended, scored, two certified, one of those
     revoked), a pending trainee list, a target line. ``text`` begins every free text (and the trainees' names)."""
-    from rescueops.training.service import today
+    from rescueops.calendar import china_today
 
     t = "/api/v1/training"
-    w["year"], day = today().year, today() - timedelta(days=3)
+    w["year"], day = china_today().year, china_today() - timedelta(days=3)
     w["session_day"] = str(day)
     w["organisation"] = (await _call(client, admin, "POST", f"{t}/organisations", {
         "unit_code": UNIT, "name": f"{text}东胜区第一中学", "kind": "school", "sector": "campus"}))["id"]
@@ -373,7 +374,7 @@ ROUTES: dict[str, ById | Listing | Unscoped] = {
     "GET /api/v1/members/{person_id:int}/scans/{kind:str}/{record_id:int}": by_id(person_id="person", kind="=certificate",
                                                                                     record_id="certificate")(),
     "PUT /api/v1/members/{person_id:int}/account": by_id(person_id="person")(body=_body(username=None)),
-    "POST /api/v1/members/{person_id:int}/hours": by_id(person_id="person")(body=lambda w: {"worked_on": str(date.today()), "hours": "1",
+    "POST /api/v1/members/{person_id:int}/hours": by_id(person_id="person")(body=lambda w: {"worked_on": str(china_today()), "hours": "1",
                                                                                              "note": "加班"}),
     "GET /api/v1/members/{person_id:int}/card": by_id(person_id="person")(),
     "GET /api/v1/members/{person_id:int}/card.svg": by_id(person_id="person")(),
@@ -436,8 +437,8 @@ ROUTES: dict[str, ById | Listing | Unscoped] = {
     "GET /api/v1/drills/feeds": Listing(query=_body(team="@team")),
     "GET /api/v1/drills/improvements": Listing(),
     "POST /api/v1/drills/improvements/{item_id:int}/close": by_id(item_id="improvement")(body=_body(note="完成")),
-    "GET /api/v1/drills/training-progress": Listing(query=_body(team="@team", unit="@unit"), base=_body(year=date.today().year)),
-    "PUT /api/v1/drills/training-plans/{team_code:str}": by_id(team_code="team")(body=_body(year=date.today().year, target_count=12)),
+    "GET /api/v1/drills/training-progress": Listing(query=_body(team="@team", unit="@unit"), base=_body(year=china_today().year)),
+    "PUT /api/v1/drills/training-plans/{team_code:str}": by_id(team_code="team")(body=_body(year=china_today().year, target_count=12)),
     "GET /api/v1/drills/{drill_id:int}": by_id(drill_id="drill")(),
     "GET /api/v1/drills/{drill_id:int}/attendance": by_id(drill_id="drill")(),
     "POST /api/v1/drills/{drill_id:int}/check-ins": by_id(drill_id="drill")(body=lambda w: {"person_id": w["people"][0]}),

@@ -10,6 +10,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from rescueops.calendar import china_today
 from rescueops.members import service as members
 from rescueops.members.schemas import PersonIn
 from rescueops.members.tables import CertificateType
@@ -28,7 +29,7 @@ from rescueops.training.tables import (
 from tests.factories import person
 
 _seq = itertools.count(1)
-TODAY = date.today()
+TODAY = china_today()
 # The shipped certificate type each course kind leads to.
 CERTIFICATE_OF = {CourseKind.first_aider: "rc_first_aider", CourseKind.junior_first_aider: "junior_first_aider",
                   CourseKind.cpr_aed: "cpr_aed", CourseKind.instructor: "first_aid_instructor", CourseKind.refresher: "rc_first_aider"}

@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from rescueops.accounts.tables import AuditEntry, RoleAssignment
-from rescueops.calendar import add_months
+from rescueops.calendar import add_months, china_today
 from rescueops.members.tables import Person
-from rescueops.training.instructors import today
 from rescueops.training.tables import Examiner, Instructor, InstructorKind, InstructorStar
 from tests.conftest import bearer
 from tests.factories import person
@@ -29,7 +28,7 @@ def _wrong_check_digit() -> str:
 
 def _instructor_body(**extra) -> dict:
     body = {"id_number": _id_number(), "name": "张明", "unit_code": "150426", "kind": "full_time", "qualification_number": "SZ-001",
-            "qualified_on": str(today() - timedelta(days=100)), "qualification_expires_on": str(today() + timedelta(days=1000))}
+            "qualified_on": str(china_today() - timedelta(days=100)), "qualification_expires_on": str(china_today() + timedelta(days=1000))}
     return body | extra
 
 
@@ -65,8 +64,8 @@ async def test_bad_instructor_input_is_refused_and_nothing_written(client, make_
         (_instructor_body(name=""), "give their name"),
         (_instructor_body(unit_code="150000"), "county or league"),
         (_instructor_body(unit_code="999999"), "no org unit"),
-        (_instructor_body(qualified_on=str(today() + timedelta(days=3))), "future"),
-        (_instructor_body(qualification_expires_on=str(today() - timedelta(days=200))), "after the qualification date"),
+        (_instructor_body(qualified_on=str(china_today() + timedelta(days=3))), "future"),
+        (_instructor_body(qualification_expires_on=str(china_today() - timedelta(days=200))), "after the qualification date"),
         (_instructor_body(stars=6), "stars"),
         (_instructor_body(kind="volunteer"), "kind"),
     ]
@@ -84,20 +83,20 @@ async def test_star_grade_history_is_kept_newest_first_and_the_latest_date_is_cu
     _, token = await make_user("training_officer", unit="150426")
     instructor = await builders.instructor()
     url = f"{API}/instructors/{instructor}/stars"
-    first = await client.post(url, json={"stars": 2, "awarded_on": str(today() - timedelta(days=300)), "reason": "年度考核"},
+    first = await client.post(url, json={"stars": 2, "awarded_on": str(china_today() - timedelta(days=300)), "reason": "年度考核"},
                               headers=bearer(token))
     assert first.status_code == 200 and first.json()["stars"] == 2
-    second = await client.post(url, json={"stars": 4, "awarded_on": str(today() - timedelta(days=10)), "reason": "技能大赛一等奖"},
+    second = await client.post(url, json={"stars": 4, "awarded_on": str(china_today() - timedelta(days=10)), "reason": "技能大赛一等奖"},
                                headers=bearer(token))
     assert second.json()["stars"] == 4
     # Entered late for an earlier date: in the history, but the current grade stays the newest one.
-    late = await client.post(url, json={"stars": 1, "awarded_on": str(today() - timedelta(days=200)), "reason": "补录"}, headers=bearer(token))
+    late = await client.post(url, json={"stars": 1, "awarded_on": str(china_today() - timedelta(days=200)), "reason": "补录"}, headers=bearer(token))
     body = late.json()
     assert body["stars"] == 4
     assert [(h["stars"], h["reason"]) for h in body["star_history"]] == [(4, "技能大赛一等奖"), (1, "补录"), (2, "年度考核")]
     assert all(h["by_name"] for h in body["star_history"])
     for bad in ({"stars": 6, "reason": "太多"}, {"stars": 3, "reason": ""},
-                {"stars": 3, "reason": "未来", "awarded_on": str(today() + timedelta(days=1))}):
+                {"stars": 3, "reason": "未来", "awarded_on": str(china_today() + timedelta(days=1))}):
         assert (await client.post(url, json=bad, headers=bearer(token))).status_code == 422
     assert await InstructorStar.count() == 3
     assert (await Instructor.select(Instructor.stars).first())["stars"] == 4
@@ -105,7 +104,7 @@ async def test_star_grade_history_is_kept_newest_first_and_the_latest_date_is_cu
 
 async def test_refresher_due_filter(client, make_user) -> None:
     _, token = await make_user("training_officer", unit="150400")
-    on = today()
+    on = china_today()
     fresh = await builders.instructor()
     await Instructor.update({Instructor.last_refresher_on: on - timedelta(days=30)}).where(Instructor.id == fresh)
     stale = await builders.instructor()  # qualified 400 days ago, never refreshed
@@ -147,7 +146,7 @@ async def test_sessions_and_hours_per_year_from_the_sessions_taught(client, make
     version = await builders.course_version()
     instructor = await builders.instructor()
     other = await builders.instructor()
-    this_year, last_year = today().year, today().year - 1
+    this_year, last_year = china_today().year, china_today().year - 1
     a = await builders.session(version, starts_on=date(this_year, 1, 10))
     b = await builders.session(version, starts_on=date(this_year, 2, 3))
     c = await builders.session(version, starts_on=date(last_year, 6, 1))
@@ -165,7 +164,7 @@ async def test_sessions_and_hours_per_year_from_the_sessions_taught(client, make
 
 
 async def test_county_checks_count_only_active_full_time_valid_qualifications(client, make_user) -> None:
-    on = today()
+    on = china_today()
     await builders.instructor()  # Wengniute: valid full-time
     await builders.instructor()  # and a second one: met
     part_time = await builders.instructor(kind=InstructorKind.part_time)
@@ -196,14 +195,14 @@ async def test_edit_deactivate_and_reactivate_with_reason(client, make_user) -> 
     _, token = await make_user("training_officer", unit="150400")
     instructor = await builders.instructor()
     url = f"{API}/instructors/{instructor}"
-    edited = await client.patch(url, json={"kind": "part_time", "last_refresher_on": str(today() - timedelta(days=2)),
+    edited = await client.patch(url, json={"kind": "part_time", "last_refresher_on": str(china_today() - timedelta(days=2)),
                                            "qualification_number": "SZ-NEW"}, headers=bearer(token))
     assert edited.status_code == 200, edited.text
     assert (edited.json()["kind"], edited.json()["qualification_number"]) == ("part_time", "SZ-NEW")
     # A refresher before the stored qualification date: refused, nothing changes.
-    bad = await client.patch(url, json={"last_refresher_on": str(today() - timedelta(days=900))}, headers=bearer(token))
+    bad = await client.patch(url, json={"last_refresher_on": str(china_today() - timedelta(days=900))}, headers=bearer(token))
     assert bad.status_code == 422 and "before the qualification date" in bad.json()["message"]
-    assert (await Instructor.select(Instructor.last_refresher_on).first())["last_refresher_on"] == today() - timedelta(days=2)
+    assert (await Instructor.select(Instructor.last_refresher_on).first())["last_refresher_on"] == china_today() - timedelta(days=2)
     assert (await client.patch(url, json={"unit_code": "150102"}, headers=bearer(token))).status_code == 403
     off = await client.post(f"{url}/active", json={"active": False, "reason": "调离红十字会"}, headers=bearer(token))
     assert off.status_code == 200 and off.json()["active"] is False
@@ -228,7 +227,7 @@ async def test_examiner_pool_with_a_login_that_gets_the_examiner_role(client, ma
 
     number = crypto.decrypt((await Person.select(Person.id_number_encrypted).where(Person.id == instructor_person).first())["id_number_encrypted"])
     made = await client.post(f"{API}/examiners", json={"id_number": number, "unit_code": "150400", "qualification_number": "KH-9",
-                                                       "qualified_until": str(today() + timedelta(days=365)), "username": "kaoheyuan-li"},
+                                                       "qualified_until": str(china_today() + timedelta(days=365)), "username": "kaoheyuan-li"},
                              headers=bearer(token))
     assert made.status_code == 201, made.text
     body = made.json()
@@ -253,7 +252,7 @@ async def test_examiner_pool_with_a_login_that_gets_the_examiner_role(client, ma
                                                           "username": "nobody-here"}, headers=bearer(token))
     assert unknown.status_code == 422 and "no login" in unknown.json()["message"]
     past = await client.post(f"{API}/examiners", json={"id_number": _id_number(), "name": "周九", "unit_code": "150400",
-                                                       "qualified_until": str(today() - timedelta(days=1))}, headers=bearer(token))
+                                                       "qualified_until": str(china_today() - timedelta(days=1))}, headers=bearer(token))
     assert past.status_code == 422
     assert (await Examiner.count(), await Person.count()) == (examiners, people)
     # Deactivate with a reason.

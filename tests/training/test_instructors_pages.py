@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from rescueops.training.instructors import today
+from rescueops.calendar import china_today
 from rescueops.training.tables import Examiner, Instructor, InstructorKind, InstructorStar
 from tests.accounts.test_auth import csrf_from
 from tests.factories import person
@@ -25,7 +25,7 @@ async def _as(client, make_user, role: str = "training_officer", **scope) -> Non
 async def test_the_instructor_list_filters_and_shows_the_county_checks(client, make_user) -> None:
     for _ in range(2):
         fresh = await builders.instructor()
-        await Instructor.update({Instructor.last_refresher_on: today() - timedelta(days=20)}).where(Instructor.id == fresh)
+        await Instructor.update({Instructor.last_refresher_on: china_today() - timedelta(days=20)}).where(Instructor.id == fresh)
     stale = await builders.instructor(unit_code="150404", kind=InstructorKind.part_time)  # never refreshed: due
     await _as(client, make_user)
     page = await client.get("/training/instructors")
@@ -48,7 +48,7 @@ async def test_register_an_instructor_through_the_page_and_see_refusals(client, 
     token = csrf_from(page.text)
     number = person()["id_number"]
     form = {"_csrf_token": token, "id_number": number, "name": "陈静", "unit_code": "150426", "kind": "full_time",
-            "qualification_number": "SZ-77", "qualified_on": str(today() - timedelta(days=30)), "stars": "2"}
+            "qualification_number": "SZ-77", "qualified_on": str(china_today() - timedelta(days=30)), "stars": "2"}
     made = await client.post("/training/instructors", data=form, follow_redirects=False)
     assert made.status_code in (302, 303), made.text[:800]
     detail = await client.get(made.headers["location"])
@@ -56,7 +56,7 @@ async def test_register_an_instructor_through_the_page_and_see_refusals(client, 
     again = await client.post("/training/instructors", data=form)
     assert again.status_code == 409 and "此人已登记为师资" in again.text and 'value="陈静"' in again.text
     future = await client.post("/training/instructors", data=form | {"id_number": person()["id_number"],
-                                                                     "qualified_on": str(today() + timedelta(days=5))})
+                                                                     "qualified_on": str(china_today() + timedelta(days=5))})
     assert future.status_code == 422 and "cannot be in the future" in future.text
     assert await Instructor.count() == 1
 
@@ -71,7 +71,7 @@ async def test_star_change_and_deactivation_on_the_detail_page(client, make_user
     page = await client.get(url)
     assert page.status_code == 200 and "历年授课场次与课时" in page.text and f'data-year="{(builders.TODAY - timedelta(days=10)).year}"' in page.text
     token = csrf_from(page.text)
-    changed = await client.post(f"{url}/stars", data={"_csrf_token": token, "stars": "3", "awarded_on": str(today()), "reason": "年度评星"},
+    changed = await client.post(f"{url}/stars", data={"_csrf_token": token, "stars": "3", "awarded_on": str(china_today()), "reason": "年度评星"},
                                 follow_redirects=False)
     assert changed.status_code in (302, 303)
     page = await client.get(url)

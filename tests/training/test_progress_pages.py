@@ -9,6 +9,7 @@ from datetime import date
 
 from openpyxl import load_workbook
 
+from rescueops.calendar import china_today
 from rescueops.training.tables import CourseKind, Target
 from tests.accounts.test_auth import csrf_from
 from tests.training import builders
@@ -16,7 +17,7 @@ from tests.training.test_progress_counts import issue
 from tests.training.test_targets_import import CHIFENG, XLSX, table
 from tests.web.test_pages import sign_in
 
-YEAR = date.today().year
+YEAR = china_today().year
 
 
 async def test_a_league_officer_imports_its_table_through_the_pages(client, make_user) -> None:

@@ -4,10 +4,11 @@ and write nothing when they do."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from rescueops.accounts.tables import AuditEntry
+from rescueops.calendar import china_today
 from rescueops.training import service
 from rescueops.training.tables import (
     Attendance,
@@ -27,7 +28,7 @@ from tests.factories import person
 from tests.training import builders
 
 API = "/api/v1/training"
-TODAY = date.today()
+TODAY = china_today()
 
 
 def _session_body(**extra) -> dict:

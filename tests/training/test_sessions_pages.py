@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from openpyxl import load_workbook
 
+from rescueops.calendar import china_today
 from rescueops.training.tables import (
     Attendance,
     CourseVersion,
@@ -24,7 +25,7 @@ from tests.training import builders
 from tests.training.test_sessions_import import _row, _xlsx
 from tests.web.test_pages import sign_in
 
-TODAY = date.today()
+TODAY = china_today()
 
 
 async def _as(client, make_user, role: str = "training_officer", unit: str = "150426") -> None:

@@ -26,6 +26,7 @@ from rescueops.accounts.schemas import (
     UserOut,
 )
 from rescueops.accounts.tables import AuditEntry, LoginAttempt, Role, RoleAssignment, Token, TokenKind, User, UserKind
+from rescueops.calendar import utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
@@ -41,10 +42,6 @@ from rescueops.teams.tables import Team
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
 # Login attempts and dead tokens are kept this long (for the audit of lockouts), then purged.
 _ATTEMPT_RETENTION = timedelta(days=7)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -89,7 +86,7 @@ async def issue_token(
 ) -> tuple[str, int, datetime | None]:
     """Create a token; returns (secret, id, expires_at). Only the secret's hash is kept."""
     secret = f"ro_{secrets.token_urlsafe(32)}"
-    expires_at = _now() + ttl if ttl else None
+    expires_at = utc_now() + ttl if ttl else None
     rows = await Token.insert(
         Token(
             user=user_id,
@@ -97,7 +94,7 @@ async def issue_token(
             name=name,
             token_hash=_token_hash(secret),
             prefix=secret[:10],
-            created_at=_now(),
+            created_at=utc_now(),
             expires_at=expires_at,
             created_ip=ip,
         )
@@ -106,7 +103,7 @@ async def issue_token(
 
 
 async def revoke_token(token_id: int) -> None:
-    await Token.update({Token.revoked_at: _now()}).where((Token.id == token_id) & Token.revoked_at.is_null())
+    await Token.update({Token.revoked_at: utc_now()}).where((Token.id == token_id) & Token.revoked_at.is_null())
 
 
 # The lookups of every authenticated request, built once (rescueops.db.statements).
@@ -130,7 +127,7 @@ _ROLES = Statement(lambda user_id: RoleAssignment.select(
 async def principal_for_token(secret: str, kind: TokenKind) -> Principal | None:
     """The principal a live token of this kind belongs to, or None (unknown, expired, revoked)."""
     row = await _TOKEN.first(_token_hash(secret), kind.value)
-    now = _now()
+    now = utc_now()
     if row is None or not row["active"]:
         return None
     expires_at = _aware(row["expires_at"])
@@ -182,7 +179,7 @@ async def _principal(user: dict[str, Any], *, token_id: int | None) -> Principal
 async def authenticate(username: str, password: str, ip: str | None) -> int:
     """Check a password login; returns the user id. Throttled per address and per account."""
     settings = get_settings()
-    now = _now()
+    now = utc_now()
     window = timedelta(minutes=settings.login_lockout_minutes)
     address = ip or "unknown"
     failures_from_address = await LoginAttempt.count().where(
@@ -347,7 +344,7 @@ async def _insert_user(actor: Principal | None, values: dict[str, Any], home_pat
     async with write_transaction():
         if await User.exists().where(User.username == values["username"]):
             raise Conflict(f"The username '{values['username']}' is taken.", code="duplicate_username")
-        rows = await User.insert(User(created_at=_now(), **values)).returning(User.id)
+        rows = await User.insert(User(created_at=utc_now(), **values)).returning(User.id)
         user_id = rows[0]["id"]
         audited = {key: value for key, value in values.items() if key != "password_hash"}
         await record_audit(actor, "accounts.user.create", "user", str(user_id), home_path, audited)
@@ -424,7 +421,7 @@ async def grant_role(actor: Principal | None, user_id: int, grant: GrantIn) -> U
                 user=user_id,
                 role=grant.role.value,
                 granted_by=actor.user_id if actor else None,
-                granted_at=_now(),
+                granted_at=utc_now(),
                 **scope,
             )
         )
@@ -479,7 +476,7 @@ async def set_locale(principal: Principal, locale: str) -> None:
 
 async def purge_expired() -> str:
     """Housekeeping: forget tokens dead for a week and login attempts past their retention."""
-    cutoff = _now() - _ATTEMPT_RETENTION
+    cutoff = utc_now() - _ATTEMPT_RETENTION
     dead = (Token.expires_at < cutoff) | (Token.revoked_at < cutoff)
     tokens = await Token.count().where(dead)
     attempts = await LoginAttempt.count().where(LoginAttempt.at < cutoff)
@@ -577,7 +574,7 @@ async def record_audit(
     """Write one audit row; call it inside the transaction of the change it records."""
     await AuditEntry.insert(
         AuditEntry(
-            at=_now(),
+            at=utc_now(),
             actor=actor.user_id if actor else None,
             actor_name=actor.username if actor else "system",
             action=action,

@@ -5,7 +5,7 @@ accept buttons and cancellation, and the history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, URLEncodedBody
@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from rescueops.accounts.access import ROLE_ACTIONS
 from rescueops.accounts.auth import requires
-from rescueops.calendar import CHINA
+from rescueops.calendar import CHINA, utc_now
 from rescueops.coordination import service
 from rescueops.coordination.schemas import CancelIn, DeclineIn, EquipmentLine, OfferIn, RequestIn
 from rescueops.coordination.tables import OfferStatus, RequestStatus, StepKind, Urgency
@@ -115,7 +115,7 @@ def _requester_choices(principal) -> list[tuple[str, str]]:
 
 
 async def new_page(request: Request, form: RequestForm | None = None, error: str | None = None, status_code: int = 200) -> Template:
-    now = datetime.now(UTC).astimezone(CHINA)
+    now = utc_now().astimezone(CHINA)
     form = form or RequestForm(window_from=to_input(now), window_until=to_input(now + timedelta(hours=24)))
     hubs = {hub.code: pick(hub.name_zh, hub.name_en) for hub in await orgs.list_hubs()}
     units = await orgs.units_by_code([code for kind, code in (c.split(":", 1) for c, _ in _requester_choices(request.user)) if kind == "unit"])
@@ -136,7 +136,7 @@ async def request_page(request: Request, request_id: int, error: str | None = No
                 responses=await service.responses(request.user, request_id), history=await service.history(request.user, request_id),
                 powers=powers, hub_names=_hub_names(hubs), labels=labels(), pick=pick,
                 type_names={t.code: pick(t.name_zh, t.name_en) for t in await equipment.list_types()},
-                eta_default=to_input(datetime.now(UTC).astimezone(CHINA) + timedelta(hours=6)))
+                eta_default=to_input(utc_now().astimezone(CHINA) + timedelta(hours=6)))
 
 
 async def _board_context(request: Request) -> dict:

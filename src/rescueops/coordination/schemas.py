@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from rescueops.calendar import utc_now
 from rescueops.coordination.tables import OfferStatus, RequesterKind, RequestStatus, StepKind, Urgency
 from rescueops.deployments.tables import DeploymentStatus, IncidentKind
 from rescueops.events.schemas import EventPayload
@@ -55,7 +56,7 @@ class RequestIn(BaseModel):
             raise ValueError("lat, lon: give both coordinates or neither")
         if self.window_until <= self.window_from:
             raise ValueError("window_until: must be after window_from")
-        if self.window_until <= datetime.now(UTC):
+        if self.window_until <= utc_now():
             raise ValueError("window_until: the time window is already over")
         _distinct(self.equipment)
         return self

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import ROLE_ACTIONS, ROOT_PATH, Principal, can
 from rescueops.accounts.tables import Role
-from rescueops.calendar import in_china
+from rescueops.calendar import in_china, utc_now
 from rescueops.coordination import ranking
 from rescueops.coordination.schemas import (
     AssistanceAccepted,
@@ -69,10 +69,6 @@ from rescueops.teams.schemas import TeamOut
 
 SYSTEM_NAME = "系统"
 BOARD_KEEPS = timedelta(hours=48)  # closed requests stay on the board this long, with their deployments
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json(value: Any) -> Any:
@@ -280,7 +276,7 @@ async def raise_request(principal: Principal, data: RequestIn) -> RequestOut:
     await _check_equipment(data.equipment, "equipment")
     source_region = await orgs.region_of(requester.path)
     user_id, name = _actor(principal)
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         request_id = (await AssistanceRequest.insert(AssistanceRequest(
             requester_kind=requester.kind.value, requester_code=requester.code, requester_path=requester.path, source_region=source_region,
@@ -307,7 +303,7 @@ async def raise_request(principal: Principal, data: RequestIn) -> RequestOut:
 
 def _assessed_on(row: dict[str, Any]) -> date:
     """The day candidates are judged for: the window's first day (Beijing time), or today once it has begun."""
-    return max(in_china(row["window_from"]).date(), in_china(_now()).date())
+    return max(in_china(row["window_from"]).date(), in_china(utc_now()).date())
 
 
 async def _facts(row: dict[str, Any], team_list: list[TeamOut]) -> tuple[ranking.Need, list[ranking.TeamFacts]]:
@@ -359,7 +355,7 @@ async def rank_for_hub(request_id: int, hub_code: str) -> bool:
     need, facts = await _facts(row, await teams.teams_within(coverage))
     ranked = ranking.rank(need, facts, await _type_names())
     team_ids = await teams.team_ids([a.team.code for a in ranked])
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         await HubResponse.insert(HubResponse(request=request_id, hub_code=hub_code)).on_conflict(action="DO NOTHING")
         won = await HubResponse.update({HubResponse.ranked_at: now}).where(
@@ -485,7 +481,7 @@ async def make_offer(principal: Principal, request_id: int, data: OfferIn) -> Of
         raise field_error("equipment", f"team {team.code} does not have that much in service: {', '.join(short)}")
     team_id = (await teams.team_row(team.code))["id"]
     user_id, name = _actor(principal)
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         await HubResponse.insert(HubResponse(request=request_id, hub_code=hub_code)).on_conflict(action="DO NOTHING")
         response = await HubResponse.select(HubResponse.declined_at).where(
@@ -521,7 +517,7 @@ async def decline(principal: Principal, request_id: int, data: DeclineIn) -> Hub
     if await Offer.exists().where((Offer.request == request_id) & (Offer.hub_code == hub_code) & (Offer.status != OfferStatus.void.value)):
         raise Conflict(f"The {hub_code} hub has offered a team for this request already.", code="already_offered")
     user_id, name = _actor(principal)
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         await HubResponse.insert(HubResponse(request=request_id, hub_code=hub_code)).on_conflict(action="DO NOTHING")
         won = await HubResponse.update({HubResponse.declined_at: now, HubResponse.decline_reason: data.reason,
@@ -558,7 +554,7 @@ async def accept(principal: Principal, offer_id: int) -> OfferOut:
         raise Conflict(f"Offer #{offer_id} is {offer['status']} already.", code="offer_decided")
     requester = (await _request_outs([row]))[0]
     user_id, name = _actor(principal)
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         # The request row first: concurrent accepts of this request wait here, so the incident is opened once.
         locked = await AssistanceRequest.update({AssistanceRequest.touched_at: now}).where(
@@ -630,7 +626,7 @@ async def cancel(principal: Principal, request_id: int, data: CancelIn) -> Reque
     if not _acts_for_requester(principal, row["requester_kind"], row["requester_code"], row["requester_path"]):
         raise PermissionDenied("Only the requester cancels a request.", code="forbidden")
     _require_open(row)
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         void = await _close(row, RequestStatus.cancelled, principal, data.reason, now)
         await accounts.record_audit(principal, "coordination.request.cancel", "assistance_request", str(request_id), row["requester_path"],
@@ -655,7 +651,7 @@ async def _tell_hubs_closed(row: dict[str, Any], kind: str, title: str, body: st
 async def expire_requests(now: datetime | None = None) -> str:
     """Scheduled: requests whose window has passed are closed — expired when no offer was accepted (the requester is
     told), fulfilled when some were; pending offers become void."""
-    now = now or _now()
+    now = now or utc_now()
     rows = await AssistanceRequest.select().where(
         (AssistanceRequest.status == RequestStatus.open.value) & (AssistanceRequest.window_until < now)).order_by(AssistanceRequest.id)
     expired = fulfilled = 0
@@ -754,7 +750,7 @@ async def board(principal: Principal) -> BoardOut:
     """Open requests (and those closed in the last two days), each hub's answer, the offers and the deployments they became."""
     if not any("assistance.view" in ROLE_ACTIONS[g.role] for g in principal.grants):
         raise PermissionDenied("Your roles do not allow following assistance requests.", code="forbidden")
-    now = _now()
+    now = utc_now()
     rows = [row for row in await AssistanceRequest.select(*_REQUEST_COLUMNS).where(
         (AssistanceRequest.status == RequestStatus.open.value) | (AssistanceRequest.closed_at >= now - BOARD_KEEPS)
     ).order_by(AssistanceRequest.id, ascending=False) if _may_view(principal, row)]

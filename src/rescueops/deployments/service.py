@@ -9,14 +9,14 @@ joins a caller's transaction, so a dispatch made while accepting an offer commit
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Grant, Principal, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
-from rescueops.calendar import china_time, in_china, quarter_hours
+from rescueops.calendar import china_time, in_china, quarter_hours, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.paths import within
 from rescueops.db.statements import Statement
@@ -79,17 +79,13 @@ SYSTEM = Principal(user_id=None, username="system", display_name="系统", kind=
                    grants=(Grant(role=Role.logistics, paths=("/",)),))
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _actor_name(principal: Principal | None) -> str:
     return principal.display_name if principal else SYSTEM.display_name
 
 
 def _moment(value: datetime | None, field: str, *, not_before: datetime | None = None, what: str = "") -> datetime:
     """A reported time: empty is now; never in the future; never before ``not_before`` (the previous step)."""
-    now = _now()
+    now = utc_now()
     moment = value or now
     if moment > now + CLOCK_SKEW:
         raise field_error(field, "cannot be in the future")
@@ -157,7 +153,7 @@ async def open_incident(principal: Principal | None, data: IncidentIn) -> Incide
             kind=data.kind.value, title=data.title, place=data.place, unit=await orgs.unit_id(unit.code), org_path=unit.path,
             lat=data.lat, lon=data.lon, requesting_authority=data.requesting_authority, severity=int(data.severity),
             started_at=started_at, source=data.source, created_by=principal.user_id if principal else None,
-            created_by_name=_actor_name(principal), created_at=_now(),
+            created_by_name=_actor_name(principal), created_at=utc_now(),
         )).returning(Incident.id))[0]["id"]
         await accounts.record_audit(principal, "deployments.incident.open", "incident", str(incident_id), unit.path,
                                     data.model_dump(mode="json"))
@@ -302,7 +298,7 @@ async def get_deployment(principal: Principal | None, deployment_id: int) -> Dep
 
 async def _detail(row: dict[str, Any]) -> DeploymentDetail:
     base = (await _deployment_outs([row]))[0]
-    until = row["closed_at"] or _now()
+    until = row["closed_at"] or utc_now()
     stints = await DeployedMember.select(DeployedMember.all_columns(), DeployedMember.person.name.as_alias("name")).where(
         DeployedMember.deployment == row["id"]).order_by(DeployedMember.added_at).order_by(DeployedMember.id)
     items = []
@@ -354,7 +350,7 @@ def _require_open(row: dict[str, Any]) -> None:
 async def _hold_open(row: dict[str, Any]) -> None:
     """Inside the write transaction: touch the deployment only while it is open. This is the one check that holds
     against a close committed a moment ago (on PostgreSQL the two updates queue on the row lock)."""
-    held = await Deployment.update({Deployment.updated_at: _now()}).where(
+    held = await Deployment.update({Deployment.updated_at: utc_now()}).where(
         (Deployment.id == row["id"]) & (Deployment.status != DeploymentStatus.closed.value)).returning(Deployment.id)
     if not held:
         raise _closed(await Deployment.select(Deployment.id, Deployment.closed_at).where(Deployment.id == row["id"]).first())
@@ -444,13 +440,13 @@ async def dispatch_team(principal: Principal | None, incident_id: int, data: Dis
     async with write_transaction():
         inserted = await Deployment.insert(Deployment(
             incident=incident_id, team=team["id"], status=DeploymentStatus.alerted.value, source=data.source, alerted_at=alerted_at,
-            updated_at=_now(), created_by_name=_actor_name(principal),
+            updated_at=utc_now(), created_by_name=_actor_name(principal),
         )).on_conflict(action="DO NOTHING").returning(Deployment.id)
         if not inserted:  # the partial unique index (incident, team) of open deployments: a concurrent dispatch won
             raise Conflict(f"Team {team['code']} was dispatched to this incident a moment ago.", code="already_dispatched")
         deployment_id = inserted[0]["id"]
         await Transition.insert(Transition(deployment=deployment_id, to_status=DeploymentStatus.alerted.value, at=alerted_at,
-                                           recorded_at=_now(), by_user=principal.user_id if principal else None,
+                                           recorded_at=utc_now(), by_user=principal.user_id if principal else None,
                                            by_name=_actor_name(principal), note=data.note))
         row = await Deployment.select(*_DEPLOYMENT_COLUMNS).where(Deployment.id == deployment_id).first()
         await _add_stints(principal, row, team["id"], person_ids, alerted_at)
@@ -546,12 +542,12 @@ async def change_status(principal: Principal | None, deployment_id: int, data: T
     at = _moment(data.at, "at", not_before=await _last_step(deployment_id), what="the previous status change")
     async with write_transaction():
         won = await Deployment.update({Deployment.status: target.value, getattr(Deployment, f"{target.value}_at"): at,
-                                       Deployment.updated_at: _now()}).where(
+                                       Deployment.updated_at: utc_now()}).where(
             (Deployment.id == deployment_id) & (Deployment.status == current.value)).returning(Deployment.id)
         if not won:
             raise Conflict("Someone changed this deployment's status a moment ago; reload it.", code="invalid_transition")
         await Transition.insert(Transition(deployment=deployment_id, from_status=current.value, to_status=target.value, at=at,
-                                           recorded_at=_now(), by_user=principal.user_id if principal else None,
+                                           recorded_at=utc_now(), by_user=principal.user_id if principal else None,
                                            by_name=_actor_name(principal), note=data.note))
         await accounts.record_audit(principal, "deployments.deployment.status", "deployment", str(deployment_id), row["team_path"],
                                     {"from": current.value, **data.model_dump(mode="json")})
@@ -568,7 +564,7 @@ async def add_log_entry(principal: Principal | None, deployment_id: int, data: L
         await _hold_open(row)
         entry_id = (await LogEntry.insert(LogEntry(
             deployment=deployment_id, kind=data.kind.value, occurred_at=occurred_at, text=data.text, quantity=data.count or 0, lat=data.lat,
-            lon=data.lon, recorded_at=_now(), recorded_by=principal.user_id if principal else None, recorded_by_name=_actor_name(principal),
+            lon=data.lon, recorded_at=utc_now(), recorded_by=principal.user_id if principal else None, recorded_by_name=_actor_name(principal),
         )).returning(LogEntry.id))[0]["id"]
         await accounts.record_audit(principal, "deployments.log.add", "deployment", str(deployment_id), row["team_path"],
                                     {"entry": entry_id, **data.model_dump(mode="json")})
@@ -583,7 +579,7 @@ async def void_log_entry(principal: Principal | None, deployment_id: int, entry_
         raise NotFound(f"No log entry #{entry_id} on this deployment.")
     async with write_transaction():
         await _hold_open(row)
-        voided = await LogEntry.update({LogEntry.voided_at: _now(), LogEntry.void_reason: data.reason}).where(
+        voided = await LogEntry.update({LogEntry.voided_at: utc_now(), LogEntry.void_reason: data.reason}).where(
             (LogEntry.id == entry_id) & LogEntry.voided_at.is_null()).returning(LogEntry.id)
         if not voided:
             raise Conflict("This entry was voided already.", code="already_decided")
@@ -608,12 +604,12 @@ async def close_deployment(principal: Principal | None, deployment_id: int, data
         raise field_error("returns", f"not out on this deployment: {', '.join(unknown)}")
     async with write_transaction():
         won = await Deployment.update({Deployment.status: DeploymentStatus.closed.value, Deployment.closed_at: closed_at,
-                                       Deployment.closing_note: data.note, Deployment.updated_at: _now()}).where(
+                                       Deployment.closing_note: data.note, Deployment.updated_at: utc_now()}).where(
             (Deployment.id == deployment_id) & (Deployment.status == DeploymentStatus.demobilising.value)).returning(Deployment.id)
         if not won:
             raise Conflict("Someone closed or changed this deployment a moment ago; reload it.", code="invalid_transition")
         await Transition.insert(Transition(deployment=deployment_id, from_status=DeploymentStatus.demobilising.value,
-                                           to_status=DeploymentStatus.closed.value, at=closed_at, recorded_at=_now(),
+                                           to_status=DeploymentStatus.closed.value, at=closed_at, recorded_at=utc_now(),
                                            by_user=principal.user_id if principal else None, by_name=_actor_name(principal), note=data.note))
         for item in items:
             back = returns.get(item["asset_tag"])
@@ -648,5 +644,5 @@ async def report(principal: Principal | None, deployment_id: int) -> DeploymentR
     detail = await _detail(row)
     incident = (await _incident_outs([await _incident_row(None, row["incident"])]))[0]
     return DeploymentReport(incident=incident, deployment=detail, total_hours=sum((m.hours for m in detail.members), Decimal(0)),
-                            generated_at=_now())
+                            generated_at=utc_now())
 

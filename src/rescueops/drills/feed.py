@@ -6,11 +6,10 @@ it shows titles, times and places only, never names of members.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from icalendar import Calendar, Event
 
 from rescueops import crypto
+from rescueops.calendar import utc_now
 from rescueops.drills.schemas import DrillOut
 from rescueops.drills.tables import DrillStatus
 from rescueops.settings import get_settings
@@ -40,7 +39,7 @@ def calendar(drills: list[DrillOut], name: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
     host = get_settings().base_url.split("//", 1)[-1].split("/", 1)[0]
-    stamp = datetime.now(UTC)
+    stamp = utc_now()
     for drill in drills:
         event = Event()
         event.add("uid", f"drill-{drill.id}@{host}")

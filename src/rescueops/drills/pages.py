@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from rescueops.accounts.access import ROLE_ACTIONS, can, can_anywhere
 from rescueops.accounts.auth import requires, signed_in
-from rescueops.calendar import CHINA, in_china
+from rescueops.calendar import CHINA, in_china, utc_now
 from rescueops.db.pagination import PageParams
 from rescueops.drills import feed, library, service
 from rescueops.drills.library import DrillType, Scenario
@@ -357,7 +357,7 @@ async def region_choices() -> list[tuple[str, str]]:
 
 async def calendar_page(request: Request, *, team: str = "", league: str = "", region: str = "", past: bool = False,
                         error: str | None = None, status_code: int = 200, plan_form: TrainingPlanForm | None = None) -> Template:
-    now = datetime.now(UTC)
+    now = utc_now()
     year = now.astimezone(CHINA).year
     drills: list[DrillOut] = []
     progress = []

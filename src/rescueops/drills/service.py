@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from piccolo.query.functions.aggregate import Count
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
-from rescueops.calendar import CHINA, add_months, in_china, quarter_hours
+from rescueops.calendar import CHINA, add_months, china_today, in_china, quarter_hours, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.paths import within
 from rescueops.db.statements import Statement
@@ -75,10 +75,6 @@ CHECK_IN_WINDOW = timedelta(hours=3)
 PRESENT = {MemberStatus.active.value, MemberStatus.probation.value}
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -108,7 +104,7 @@ async def sync_library(directory: Path | None = None) -> list[str]:
                 continue
             await ScenarioVersion.insert(ScenarioVersion(
                 scenario_id=scenario.id, version=scenario.version, title_zh=scenario.title_zh, title_en=scenario.title_en,
-                type=scenario.type.value, categories=json.dumps(scenario.categories), body=body, loaded_at=_now()))
+                type=scenario.type.value, categories=json.dumps(scenario.categories), body=body, loaded_at=utc_now()))
             added += 1
     for line in report:
         log.warning(line)
@@ -226,7 +222,7 @@ def _clock(row: dict[str, Any], now: datetime | None = None) -> ClockOut:
     started = row["clock_started_at"]
     if started is None:
         return ClockOut(started_at=None, paused=False, elapsed_minutes=0)
-    until = row["clock_paused_at"] or row["ended_at"] or now or _now()
+    until = row["clock_paused_at"] or row["ended_at"] or now or utc_now()
     return ClockOut(started_at=started, paused=row["clock_paused_at"] is not None,
                     elapsed_minutes=max(0.0, ((until - started).total_seconds() - row["paused_seconds"]) / 60))
 
@@ -418,7 +414,7 @@ async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
     scenario = stored.scenario
     unit_id, team_id, org_path = await _organiser(data)
     authorize(principal, "drills.manage", org_path)
-    if data.starts_at <= _now():
+    if data.starts_at <= utc_now():
         raise field_error("starts_at", "a drill is planned for the future; log a past one as a record instead")
     ends_at = data.ends_at or data.starts_at + timedelta(minutes=scenario.duration_minutes)
     last = scenario.last_inject()
@@ -448,14 +444,14 @@ async def plan_drill(principal: Principal, data: DrillIn) -> list[DrillOut]:
         if data.recurrence:
             series_id = (await DrillSeries.insert(DrillSeries(
                 frequency=data.recurrence.frequency, interval=data.recurrence.interval, occurrences=data.recurrence.occurrences,
-                created_at=_now())).returning(DrillSeries.id))[0]["id"]
+                created_at=utc_now())).returning(DrillSeries.id))[0]["id"]
         for start, end in slots:
             drill_id = (await Drill.insert(Drill(
                 scenario=scenario_row["id"], series=series_id, title=data.title or scenario.title_zh, organiser_unit=unit_id,
                 organiser_team=team_id, org_path=org_path, starts_at=start, ends_at=end, place=data.place, lat=data.lat, lon=data.lon,
                 other_participants=json.dumps(data.other_participants, ensure_ascii=False), expected_participants=data.expected_participants,
                 equipment=json.dumps([{"type": line.type, "quantity": line.quantity} for line in to_bring]), created_by=principal.username,
-                created_at=_now(),
+                created_at=utc_now(),
             )).returning(Drill.id))[0]["id"]
             for code in invited:
                 await DrillTeam.insert(DrillTeam(drill=drill_id, team=team_rows[code]["id"]))
@@ -541,7 +537,7 @@ async def _check_in(principal: Principal, row: dict[str, Any], person_ids: list[
 async def check_in(principal: Principal, drill_id: int, data: CheckInIn) -> AttendanceOut:
     """A member's card scanned at the assembly point, or one name called by the captain."""
     row = await _drill_row(principal, drill_id, "drills.manage")
-    now = _now()
+    now = utc_now()
     _open_for_attendance(row, now)
     person_id = data.person_id
     if data.card is not None:
@@ -557,7 +553,7 @@ async def check_in(principal: Principal, drill_id: int, data: CheckInIn) -> Atte
 async def roll_call(principal: Principal, drill_id: int, data: RollCallIn) -> list[AttendanceOut]:
     """The captain marks those present; all of them or none (one who is already in is left as is)."""
     row = await _drill_row(principal, drill_id, "drills.manage")
-    now = _now()
+    now = utc_now()
     _open_for_attendance(row, now)
     already = {r["person"] for r in await Attendance.select(Attendance.person).where(Attendance.drill == drill_id)}
     async with write_transaction():
@@ -568,9 +564,9 @@ async def roll_call(principal: Principal, drill_id: int, data: RollCallIn) -> li
 
 async def check_out(principal: Principal, drill_id: int, person_id: int) -> AttendanceOut:
     row = await _drill_row(principal, drill_id, "drills.manage")
-    _open_for_attendance(row, _now())  # after the end, the hours are settled from the record as it stands
+    _open_for_attendance(row, utc_now())  # after the end, the hours are settled from the record as it stands
     async with write_transaction():
-        done = await Attendance.update({Attendance.checked_out_at: _now()}).where(
+        done = await Attendance.update({Attendance.checked_out_at: utc_now()}).where(
             (Attendance.drill == drill_id) & (Attendance.person == person_id) & Attendance.checked_out_at.is_null()).returning(Attendance.id)
         if not done:
             raise Conflict("This member is not checked in, or has already checked out.", code="not_checked_in")
@@ -603,9 +599,9 @@ async def record_mobilisation(principal: Principal, drill_id: int, data: Mobilis
 async def end_drill(principal: Principal, drill_id: int) -> DrillOut:
     """The exercise is over: attendance closes, the evaluation can be written."""
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
-    if _now() < row["starts_at"] - CHECK_IN_WINDOW:
+    if utc_now() < row["starts_at"] - CHECK_IN_WINDOW:
         raise Conflict("This drill has not begun: cancel it instead, or end it once it has taken place.", code="drill_not_open")
-    now = _now()
+    now = utc_now()
     values: dict[Any, Any] = {Drill.status: DrillStatus.ended.value, Drill.ended_at: now, Drill.clock_paused_at: None}
     if row["clock_paused_at"] is not None:  # ended while paused: the pause stays out of the exercise time
         values[Drill.paused_seconds] = row["paused_seconds"] + int((now - row["clock_paused_at"]).total_seconds())
@@ -635,7 +631,7 @@ async def evaluate(principal: Principal, drill_id: int, data: EvaluationIn) -> A
         missing = [o for o in objective_ids if o not in rated]
         raise field_error("ratings", f"rate every objective once (missing: {', '.join(missing) or 'none'}; "
                                      f"twice: {', '.join(sorted({o for o in rated if rated.count(o) > 1})) or 'none'})")
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         await Evaluation.delete().where(Evaluation.drill == drill_id)
         await ImprovementItem.delete().where(ImprovementItem.drill == drill_id)
@@ -666,7 +662,7 @@ async def close_drill(principal: Principal, drill_id: int) -> DrillOut:
         raise Conflict("This scenario measures mobilisation: record the call and assembly times first.", code="mobilisation_missing")
     ended = row["ended_at"] or row["ends_at"]
     async with write_transaction():
-        won = await Drill.update({Drill.status: DrillStatus.closed.value, Drill.closed_at: _now()}).where(
+        won = await Drill.update({Drill.status: DrillStatus.closed.value, Drill.closed_at: utc_now()}).where(
             (Drill.id == drill_id) & (Drill.status == DrillStatus.ended.value)).returning(Drill.id)
         if not won:
             raise Conflict("Someone else closed this drill a moment ago.", code="invalid_transition")
@@ -696,14 +692,14 @@ async def after_action_report(principal: Principal, drill_id: int) -> AfterActio
     evaluators = _json(next(iter(ratings.values()))["evaluators"])
     return AfterActionReport(drill=(await _drill_outs([row]))[0], scenario_setting_zh=scenario.setting_zh, evaluators=evaluators,
                              attendance=await attendance(principal, drill_id), results=results, strengths=_json(row["strengths"]),
-                             improvements=await _improvements([ImprovementItem.drill == drill_id]), generated_at=_now())
+                             improvements=await _improvements([ImprovementItem.drill == drill_id]), generated_at=utc_now())
 
 
 # --- improvement items ----------------------------------------------------------------------
 
 
 async def _improvements(conditions: list[Any]) -> list[ImprovementOut]:
-    today = date.today()
+    today = china_today()
     query = ImprovementItem.select(ImprovementItem.all_columns(), ImprovementItem.drill.title.as_alias("drill_title")).order_by(
         ImprovementItem.due_on).order_by(ImprovementItem.id)
     for condition in conditions:
@@ -729,7 +725,7 @@ async def close_improvement(principal: Principal, item_id: int, data: CloseItemI
         raise NotFound(f"No improvement item #{item_id}.")
     authorize(principal, "drills.manage", row["org_path"], hide=not can(principal, "drills.view", row["org_path"]))
     async with write_transaction():
-        done = await ImprovementItem.update({ImprovementItem.status: ImprovementStatus.closed.value, ImprovementItem.closed_at: _now(),
+        done = await ImprovementItem.update({ImprovementItem.status: ImprovementStatus.closed.value, ImprovementItem.closed_at: utc_now(),
                                              ImprovementItem.closing_note: data.note}).where(
             (ImprovementItem.id == item_id) & (ImprovementItem.status == ImprovementStatus.open.value)).returning(ImprovementItem.id)
         if not done:
@@ -809,7 +805,7 @@ async def feed(token: str) -> tuple[str, list[DrillOut]]:
             raise NotFound("This calendar link is no longer valid: the member is not on a team roster.")
         team = await teams.team_row(membership["team_code"])
     invited = [r["drill"] for r in await DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team["id"])]
-    rows = await Drill.select(*_DRILL_COLUMNS).where(Drill.id.is_in(invited or [-1]) & (Drill.starts_at >= _now() - FEED_HISTORY)).order_by(
+    rows = await Drill.select(*_DRILL_COLUMNS).where(Drill.id.is_in(invited or [-1]) & (Drill.starts_at >= utc_now() - FEED_HISTORY)).order_by(
         Drill.starts_at)
     return f"{team['name_zh']} 训练演练", await _drill_outs(rows)
 
@@ -829,7 +825,7 @@ async def _participants(drill_id: int) -> tuple[list[int], list[int]]:
 
 async def remind_upcoming(now: datetime | None = None) -> str:
     """Tell the invited teams' members and leaders of a drill a week ahead and the day before, once each."""
-    now, told = now or _now(), 0
+    now, told = now or utc_now(), 0
     for key, nearest, farthest, when_zh in UPCOMING:
         rows = await Drill.select(Drill.id, Drill.title, Drill.starts_at, Drill.place, Drill.org_path).where(
             (Drill.status == DrillStatus.planned.value) & (Drill.starts_at > now + nearest) & (Drill.starts_at <= now + farthest))
@@ -846,7 +842,7 @@ async def remind_upcoming(now: datetime | None = None) -> str:
 
 async def remind_unlogged(now: datetime | None = None) -> str:
     """Ask the leaders of the organising team (or the planner) to log a drill that ended but was never closed."""
-    now, told = now or _now(), 0
+    now, told = now or utc_now(), 0
     rows = await Drill.select(Drill.id, Drill.title, Drill.organiser_team, Drill.created_by, Drill.org_path).where(
         Drill.status.is_in([DrillStatus.planned.value, DrillStatus.running.value, DrillStatus.ended.value])
         & (Drill.ends_at < now - UNLOGGED_AFTER))
@@ -871,9 +867,9 @@ EXERCISE = "演练 EXERCISE"  # every inject message starts with this, so no one
 
 async def start_clock(principal: Principal, drill_id: int) -> DrillOut:
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
-    _open_for_attendance(row, _now())
+    _open_for_attendance(row, utc_now())
     async with write_transaction():
-        won = await Drill.update({Drill.status: DrillStatus.running.value, Drill.clock_started_at: _now()}).where(
+        won = await Drill.update({Drill.status: DrillStatus.running.value, Drill.clock_started_at: utc_now()}).where(
             (Drill.id == drill_id) & (Drill.status == DrillStatus.planned.value)).returning(Drill.id)
         if not won:
             raise Conflict(f"The clock of a {row['status']} drill cannot be started.", code="invalid_transition")
@@ -885,7 +881,7 @@ async def start_clock(principal: Principal, drill_id: int) -> DrillOut:
 async def pause_clock(principal: Principal, drill_id: int, *, resume: bool = False) -> DrillOut:
     """Pause (injects wait) or resume (the paused time does not count towards the offsets)."""
     row = await _drill_row(principal, drill_id, "drills.manage", organiser_only=True)
-    now = _now()
+    now = utc_now()
     if row["status"] != DrillStatus.running.value or (row["clock_paused_at"] is None) == resume:
         raise Conflict("The clock is not running." if not resume else "The clock is not paused.", code="invalid_transition")
     values: dict[Any, Any] = {Drill.clock_paused_at: None if resume else now}
@@ -902,7 +898,7 @@ async def pause_clock(principal: Principal, drill_id: int, *, resume: bool = Fal
 async def release_injects(now: datetime | None = None, *, drill_id: int | None = None) -> str:
     """Release every inject whose offset the exercise clock has reached. Each goes out once per drill, whatever
     the number of processes or restarts: the (drill, inject) key of its delivery row is unique."""
-    now = now or _now()
+    now = now or utc_now()
     query = Drill.select(*_DRILL_COLUMNS).where((Drill.status == DrillStatus.running.value) & Drill.clock_paused_at.is_null())
     if drill_id is not None:
         query = query.where(Drill.id == drill_id)
@@ -990,7 +986,7 @@ async def acknowledge(principal: Principal, drill_id: int, inject_id: str) -> In
         raise NotFound(f"Inject '{inject_id}' has not been released in this drill, or it is not addressed to you.")
     async with write_transaction():
         inserted = await InjectAck.insert(InjectAck(delivery=delivery["id"], user_id=principal.user_id, user_name=principal.display_name,
-                                                    acked_at=_now())).on_conflict(action="DO NOTHING").returning(InjectAck.id)
+                                                    acked_at=utc_now())).on_conflict(action="DO NOTHING").returning(InjectAck.id)
         if not inserted:
             raise Conflict("You have already acknowledged this inject.", code="already_acknowledged")
         await accounts.record_audit(principal, "drills.inject.ack", "drill", str(drill_id), row["org_path"], {"inject": inject_id})

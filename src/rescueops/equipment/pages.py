@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from rescueops.accounts.access import can, can_anywhere
 from rescueops.accounts.auth import signed_in
+from rescueops.calendar import china_today
 from rescueops.db.pagination import PageParams
 from rescueops.equipment import labels, service
 from rescueops.equipment.schemas import (
@@ -382,7 +382,7 @@ async def item_page(request: Request, asset_tag: str, *, error: str | None = Non
         history=await service.item_timeline(request.user, asset_tag), history_labels=history_labels(),
         people=[m for m in roster.members if m.status.value in ("active", "probation")] if roster else [],
         can_manage=can(request.user, "equipment.manage", owner_path), status_labels=status_labels(), pick=pick,
-        today=date.today().isoformat(),
+        today=china_today().isoformat(),
     )
 
 
@@ -424,7 +424,7 @@ async def aeds_page(request: Request, error: str | None = None, status_code: int
     aeds = await service.list_aeds(request.user, problems_only=problems)
     return page(request, "equipment/aeds.html", status_code=status_code, nav="equipment", aeds=aeds, problems=problems, error=error,
                 can_register=can_anywhere(request.user, "equipment.manage"), problem_labels=aed_problem_labels(), form=form or AedForm(),
-                today=date.today().isoformat())
+                today=china_today().isoformat())
 
 
 def scanned_tag(text: str) -> str:

@@ -95,7 +95,7 @@ class ItemIn(OwnerIn):
 
     @model_validator(mode="after")
     def _dates(self) -> ItemIn:
-        if self.acquired_on and self.acquired_on > date.today():
+        if self.acquired_on and self.acquired_on > china_today():
             raise ValueError("acquired_on: cannot be in the future")
         if self.acquired_on and self.expires_on and self.expires_on < self.acquired_on:
             raise ValueError("expires_on: cannot be before the item was acquired")
@@ -137,7 +137,7 @@ class CheckoutIn(BaseModel):
             raise ValueError("borrower_team_code: say which team borrows the item")
         if self.kind in (CheckoutKind.drill, CheckoutKind.deployment) and not self.reference.strip():
             raise ValueError("reference: say which drill or deployment")
-        if self.due_back and self.due_back < date.today():
+        if self.due_back and self.due_back < china_today():
             raise ValueError("due_back: cannot be in the past")
         return self
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -26,7 +26,7 @@ from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
-from rescueops.calendar import add_months, as_date, in_china
+from rescueops.calendar import add_months, as_date, china_today, in_china, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import driver_rows
 from rescueops.db.pagination import PageParams
@@ -110,10 +110,6 @@ from rescueops.teams import service as teams
 
 # Movements that take stock out, and those that bring it in; adjust carries its own sign.
 OUTGOING = {MovementKind.issue, MovementKind.consume, MovementKind.write_off, MovementKind.transfer_out}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json(value: Any) -> Any:
@@ -243,7 +239,7 @@ async def _item_outs(rows: list[dict[str, Any]]) -> list[ItemOut]:
     # Only the rows' types: the whole catalogue, JSON decoded, would cost more than the items (a scan is one item).
     type_ids = list({row["type"] for row in rows})
     types = {t["code"]: _type_out(t) for t in await EquipmentType.select().where(EquipmentType.id.is_in(type_ids))} if rows else {}
-    today = date.today()
+    today = china_today()
     return [
         ItemOut(
             asset_tag=row["asset_tag"], type=types[row["type_code"]], serial_number=row["serial_number"], owner=_owner_out(row),
@@ -274,7 +270,7 @@ async def _register(principal: Principal | None, data: ItemIn, kit_template: int
         await Item.insert(Item(
             asset_tag=data.asset_tag, type=kind["id"], serial_number=data.serial_number, team=owner.team, depot=owner.depot,
             owner_path=owner.path, storage_location=data.storage_location, acquired_on=data.acquired_on, cost=data.cost,
-            funding=data.funding.value, expires_on=expires_on, notes=data.notes, created_at=_now(), kit_template=kit_template,
+            funding=data.funding.value, expires_on=expires_on, notes=data.notes, created_at=utc_now(), kit_template=kit_template,
         ))
         await accounts.record_audit(principal, "equipment.kit.register" if kit_template else "equipment.item.register", "item",
                                     data.asset_tag, owner.path, data.model_dump(mode="json"))
@@ -373,7 +369,7 @@ async def _apply(stock_id: int, delta: int, kind: MovementKind, principal: Princ
     balance = rows[0]["quantity"]
     written = await Movement.insert(Movement(
         stock=stock_id, kind=kind.value, quantity=delta, balance_after=balance, reference=reference, counterpart=counterpart,
-        corrects=corrects, note=note, by_user=principal.user_id if principal else None, at=_now(),
+        corrects=corrects, note=note, by_user=principal.user_id if principal else None, at=utc_now(),
     )).returning(Movement.id)
     return balance, written[0]["id"]
 
@@ -453,7 +449,7 @@ _BALANCE_COLUMNS = (Stock.quantity, Stock.location, Stock.type.code.as_alias("ty
 async def ready_counts(team_codes: list[str], type_codes: list[str], on: date | None = None) -> dict[str, dict[str, int]]:
     """Per team code and type code, how much a team could take along now: its items in service and not expired,
     and its stock on hand (all storage locations). For services that weigh teams on no caller's behalf."""
-    on = on or date.today()
+    on = on or china_today()
     counts: dict[str, dict[str, int]] = {}
     if not team_codes or not type_codes:
         return counts
@@ -509,7 +505,7 @@ _CHECKOUT_COLUMNS = (
 
 
 def _checkout_out(row: dict[str, Any]) -> CheckoutOut:
-    overdue = row["returned_at"] is None and row["due_back"] is not None and row["due_back"] < date.today()
+    overdue = row["returned_at"] is None and row["due_back"] is not None and row["due_back"] < china_today()
     return CheckoutOut(**{k: row[k] for k in CheckoutOut.model_fields if k != "overdue"}, overdue=overdue)
 
 
@@ -525,7 +521,7 @@ async def _item_row(principal: Principal | None, asset_tag: str, action: str) ->
 
 async def check_out(principal: Principal, asset_tag: str, data: CheckoutIn) -> CheckoutOut:
     item = await _item_row(principal, asset_tag, "equipment.manage")
-    if item["expires_on"] and item["expires_on"] < date.today():
+    if item["expires_on"] and item["expires_on"] < china_today():
         raise InvalidInput(f"{asset_tag} expired on {item['expires_on']}; it cannot go out.", code="item_expired")
     person_name, borrower = "", None
     if data.kind is CheckoutKind.member:
@@ -547,7 +543,7 @@ async def check_out(principal: Principal, asset_tag: str, data: CheckoutIn) -> C
             raise Conflict(f"{asset_tag} is not available: it is {item['status'].replace('_', ' ')}.", code="item_unavailable")
         rows = await Checkout.insert(Checkout(
             item=item["id"], kind=data.kind.value, person=data.person_id, person_name=person_name, borrower=borrower,
-            reference=data.reference, out_at=_now(), due_back=data.due_back, out_by=principal.user_id, note=data.note,
+            reference=data.reference, out_at=utc_now(), due_back=data.due_back, out_by=principal.user_id, note=data.note,
         )).returning(Checkout.id)
         await accounts.record_audit(principal, "equipment.item.check_out", "item", asset_tag, item["owner_path"], data.model_dump(mode="json"))
     return _checkout_out(await Checkout.select(*_CHECKOUT_COLUMNS).where(Checkout.id == rows[0]["id"]).first())
@@ -562,7 +558,7 @@ async def check_in(principal: Principal, asset_tag: str, data: CheckinIn) -> Che
                   ReturnCondition.lost: ItemStatus.lost}[data.condition]
     async with write_transaction():
         won = await Checkout.update({
-            Checkout.returned_at: _now(), Checkout.returned_by: principal.user_id, Checkout.condition: data.condition.value,
+            Checkout.returned_at: utc_now(), Checkout.returned_by: principal.user_id, Checkout.condition: data.condition.value,
             Checkout.note: data.note,
         }).where((Checkout.id == open_row["id"]) & Checkout.returned_at.is_null()).returning(Checkout.id)
         if not won:
@@ -640,7 +636,7 @@ async def overdue(principal: Principal, under_code: str | None = None, owner: Ow
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing equipment.")
     query = Checkout.select(*_CHECKOUT_COLUMNS).where(
-        Checkout.returned_at.is_null() & (Checkout.due_back < date.today())
+        Checkout.returned_at.is_null() & (Checkout.due_back < china_today())
     ).order_by(Checkout.due_back)
     visible = within(Checkout.item.owner_path, scopes)
     if visible is not None:
@@ -683,7 +679,7 @@ async def record_inspection(principal: Principal, asset_tag: str, data: Inspecti
         rows = await Inspection.insert(Inspection(
             item=item["id"], inspected_on=data.inspected_on, passed=passed, next_due=next_due, note=data.note,
             results=json.dumps([{"point": p, "passed": data.results[p]} for p in checklist], ensure_ascii=False),
-            by_user=principal.user_id, at=_now(),
+            by_user=principal.user_id, at=utc_now(),
         )).returning(Inspection.id)
         if not passed:  # an item in its store goes to maintenance; one checked out meanwhile stays out (its status is read again)
             await Item.update({Item.status: ItemStatus.in_maintenance.value}).where(
@@ -697,7 +693,7 @@ async def record_inspection(principal: Principal, asset_tag: str, data: Inspecti
 async def record_repair(principal: Principal, asset_tag: str, data: RepairIn) -> ItemOut:
     item, _ = await _live_item(principal, asset_tag)
     async with write_transaction():
-        await Repair.insert(Repair(item=item["id"], by_user=principal.user_id, at=_now(), **data.model_dump()))
+        await Repair.insert(Repair(item=item["id"], by_user=principal.user_id, at=utc_now(), **data.model_dump()))
         # Conditional on the status at the update, not the one read before: an item checked out meanwhile stays out.
         if data.finished_on:
             await Item.update({Item.status: ItemStatus.in_service.value}).where(
@@ -737,7 +733,7 @@ async def finish_repair(principal: Principal, asset_tag: str, data: RepairDoneIn
             await Repair.update({Repair.finished_on: data.finished_on}).where((Repair.item == item["id"]) & Repair.finished_on.is_null())
         else:
             await Repair.insert(Repair(item=item["id"], description=data.description.strip(), started_on=data.finished_on,
-                                       finished_on=data.finished_on, cost=data.cost, by_user=principal.user_id, at=_now()))
+                                       finished_on=data.finished_on, cost=data.cost, by_user=principal.user_id, at=utc_now()))
         await accounts.record_audit(principal, "equipment.item.repair_finished", "item", asset_tag, item["owner_path"],
                                     data.model_dump(mode="json"))
     return await get_item(None, asset_tag)
@@ -755,7 +751,7 @@ async def due_inspections(
         conditions.append(under(Item.owner_path, (await orgs.get_unit(under_code)).path))
     if owner is not None:
         conditions.append(_owner_filter(Item, await _owner(owner)))
-    return [due for due, _ in await _due(conditions, on or date.today(), timedelta(days=DUE_SOON_DAYS))]
+    return [due for due, _ in await _due(conditions, on or china_today(), timedelta(days=DUE_SOON_DAYS))]
 
 
 # The next due date of an item's latest inspection (the last entered on its latest day), and whether it has any: correlated
@@ -789,7 +785,7 @@ REMINDER_OWNERS = 100  # owners whose due items one query reads: the job's memor
 async def remind_due_inspections(on: date | None = None) -> str:
     """Tell a team's leaders, or a depot's keepers, once per due date, which items need their inspection within a week:
     one transaction per owner. Only the items of owners someone could be told about are read, a hundred owners at a time."""
-    on = on or date.today()
+    on = on or china_today()
     leaders, keepers = await accounts.holders_by_team(accounts.LEADERS), await accounts.holders_by_unit(KEEPERS)
     owners = [(team, None) for team in leaders] + [(None, depot) for depot in keepers]
     told = 0
@@ -820,7 +816,7 @@ async def request_scrap(principal: Principal, asset_tag: str, data: ScrapIn) -> 
         if await ScrapRequest.exists().where((ScrapRequest.item == item["id"]) & (ScrapRequest.status == ScrapStatus.pending.value)):
             raise Conflict(f"Scrapping {asset_tag} is already waiting for approval.", code="scrap_pending")
         rows = await ScrapRequest.insert(ScrapRequest(item=item["id"], reason=data.reason, requested_by=principal.user_id,
-                                                      requested_at=_now())).returning(ScrapRequest.id)
+                                                      requested_at=utc_now())).returning(ScrapRequest.id)
         await accounts.record_audit(principal, "equipment.item.scrap_request", "item", asset_tag, item["owner_path"], {"reason": data.reason})
     return await _scrap_out(rows[0]["id"])
 
@@ -845,7 +841,7 @@ async def decide_scrap(principal: Principal, request_id: int, data: ScrapDecisio
     status = ScrapStatus.approved if data.approve else ScrapStatus.rejected
     async with write_transaction():
         won = await ScrapRequest.update({ScrapRequest.status: status.value, ScrapRequest.decided_by: principal.user_id,
-                                         ScrapRequest.decided_at: _now(), ScrapRequest.decision_reason: data.reason}).where(
+                                         ScrapRequest.decided_at: utc_now(), ScrapRequest.decision_reason: data.reason}).where(
             (ScrapRequest.id == request_id) & (ScrapRequest.status == ScrapStatus.pending.value)).returning(ScrapRequest.id)
         if not won:
             raise Conflict("This request was already decided.", code="already_decided")
@@ -938,7 +934,7 @@ async def pack(principal: Principal, asset_tag: str, data: PackIn, *, unpack: bo
 async def get_kit(principal: Principal, asset_tag: str, on: date | None = None) -> KitOut:
     """A kit and whether it is ready: every template line has enough packed items in service and not expired."""
     kit = await _kit_row(principal, asset_tag, "equipment.view")
-    return (await _kit_outs([kit["id"]], on or date.today()))[0]
+    return (await _kit_outs([kit["id"]], on or china_today()))[0]
 
 
 async def _kit_outs(kit_ids: list[int], on: date) -> list[KitOut]:
@@ -982,7 +978,7 @@ async def kits_of(principal: Principal, owner_in: OwnerIn) -> list[KitOut]:
     _authorize(principal, "equipment.view", owner.path, owner.depot)
     rows = await Item.select(Item.id).where(_owner_filter(Item, owner) & Item.kit_template.is_not_null()
                                             & Item.status.not_in(list(_GONE))).order_by(Item.asset_tag)
-    return await _kit_outs([row["id"] for row in rows], date.today())
+    return await _kit_outs([row["id"] for row in rows], china_today())
 
 
 async def team_kits(principal: Principal, team_code: str) -> list[KitOut]:
@@ -1053,9 +1049,9 @@ async def register_aed(principal: Principal, data: AedIn) -> AedOut:
         if await Aed.exists().where(Aed.code == data.code):
             raise Conflict(f"An AED with code {data.code} is already registered.", code="duplicate_code")
         await Aed.insert(Aed(**{**data.model_dump(exclude={"unit_code", "contact_phone"}), "contact_phone": phone},
-                             unit=unit_id, unit_path=unit.path, created_at=_now()))
+                             unit=unit_id, unit_path=unit.path, created_at=utc_now()))
         await accounts.record_audit(principal, "equipment.aed.register", "aed", data.code, unit.path, data.model_dump(mode="json"))
-    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == data.code).first(), date.today())
+    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == data.code).first(), china_today())
 
 
 async def record_aed_check(principal: Principal, code: str, data: AedCheckIn) -> AedOut:
@@ -1071,7 +1067,7 @@ async def record_aed_check(principal: Principal, code: str, data: AedCheckIn) ->
     async with write_transaction():
         await Aed.update(values).where(Aed.id == row["id"])
         await accounts.record_audit(principal, "equipment.aed.check", "aed", code, row["unit_path"], data.model_dump(mode="json"))
-    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == code).first(), date.today())
+    return _aed_out(await Aed.select(*_AED_COLUMNS).where(Aed.code == code).first(), china_today())
 
 
 async def list_aeds(principal: Principal, *, under_code: str | None = None, problems_only: bool = False) -> list[AedOut]:
@@ -1084,7 +1080,7 @@ async def list_aeds(principal: Principal, *, under_code: str | None = None, prob
         query = query.where(visible)
     if under_code:
         query = query.where(under(Aed.unit_path, (await orgs.get_unit(under_code)).path))
-    today = date.today()
+    today = china_today()
     aeds = [_aed_out(row, today) for row in await query]
     return [a for a in aeds if a.problems] if problems_only else aeds
 
@@ -1097,7 +1093,7 @@ async def nearby_aeds(lat: float, lon: float, radius_km: float = 5.0, limit: int
     dlat = radius_km / 111.0
     dlon = radius_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
     rows = await Aed.select().where((Aed.lat >= lat - dlat) & (Aed.lat <= lat + dlat) & (Aed.lon >= lon - dlon) & (Aed.lon <= lon + dlon))
-    today = date.today()
+    today = china_today()
     found = []
     for row in rows:
         distance = great_circle_km(lat, lon, row["lat"], row["lon"])
@@ -1213,7 +1209,7 @@ async def request_transfer(principal: Principal, data: TransferRequestIn) -> Tra
         missing = [tag for tag in data.asset_tags if tag not in owned]
         if missing:
             raise field_error("asset_tags", f"not held by the source: {', '.join(missing)}")
-    history = [{"status": TransferStatus.requested.value, "by": principal.display_name, "at": _now().isoformat(), "note": data.reason}]
+    history = [{"status": TransferStatus.requested.value, "by": principal.display_name, "at": utc_now().isoformat(), "note": data.reason}]
     async with write_transaction():
         rows = await TransferRequest.insert(TransferRequest(
             source_team=source.team, source_depot=source.depot, source_path=source.path,
@@ -1239,7 +1235,7 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
     if step.action == "reject" and len(step.note.strip()) < 2:
         raise field_error("note", "say why the request is rejected")
     source, destination = _side(row, "source"), _side(row, "destination")
-    history = [*_json(row["history"]), {"status": new_status.value, "by": principal.display_name, "at": _now().isoformat(), "note": step.note}]
+    history = [*_json(row["history"]), {"status": new_status.value, "by": principal.display_name, "at": utc_now().isoformat(), "note": step.note}]
     async with write_transaction():
         won = await TransferRequest.update({TransferRequest.status: new_status.value,
                                             TransferRequest.history: json.dumps(history, ensure_ascii=False)}).where(
@@ -1270,7 +1266,7 @@ async def advance_transfer(principal: Principal, transfer_id: int, step: Transfe
                                            Item.owner_path: destination.path, Item.container: None,
                                            **({Item.storage_location: location} if location else {})}).where(
                     Item.asset_tag.is_in(tags)).returning(Item.id)
-                now = _now()
+                now = utc_now()
                 for item in moved:
                     await OwnerChange.insert(OwnerChange(item=item["id"], from_team=source.team, from_depot=source.depot, to_team=destination.team,
                                                          to_depot=destination.depot, transfer=transfer_id, by_user=principal.user_id, at=now))

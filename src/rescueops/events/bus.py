@@ -24,12 +24,13 @@ import os
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from piccolo.engine.finder import engine_finder
 from pydantic import ValidationError
 
+from rescueops.calendar import utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import database_unavailable
 from rescueops.events import topology
@@ -178,7 +179,7 @@ async def apply_batch(consumer: str, messages: Sequence[bytes | str | dict[str, 
     readable = {f"{consumer}:{o.event.event_id}": o.event for o in outcomes if o.event is not None}
     if not readable:
         return outcomes
-    now = datetime.now(UTC)
+    now = utc_now()
     async with write_transaction():
         inserted = await ProcessedEvent.insert(*(ProcessedEvent(
             key=key, consumer=consumer, event_id=event.event_id, type=event.type, processed_at=now,
@@ -224,7 +225,7 @@ async def claim(holder: str, limit: int = BATCH, *, reclaim_own: bool = False) -
     back (the database went away mid-batch), taken again at once rather than after :data:`CLAIM_FOR`. Relays don't use it:
     their rows wait out the claim, so a batch whose publish is still being confirmed is never published twice.
     """
-    now = datetime.now(UTC)
+    now = utc_now()
     lock = " FOR UPDATE SKIP LOCKED" if _postgres() else ""
     free = "(claim_expires IS NULL OR claim_expires < {}" + (" OR claimed_by = {})" if reclaim_own else ")")
     mine = (holder,) if reclaim_own else ()
@@ -248,7 +249,7 @@ async def claim(holder: str, limit: int = BATCH, *, reclaim_own: bool = False) -
 async def mark_sent(ids: list[int], holder: str) -> None:
     if ids:
         await OutboxEvent.update({
-            OutboxEvent.published_at: datetime.now(UTC), OutboxEvent.claimed_by: "", OutboxEvent.claim_expires: None,
+            OutboxEvent.published_at: utc_now(), OutboxEvent.claimed_by: "", OutboxEvent.claim_expires: None,
             OutboxEvent.attempts: OutboxEvent.attempts + 1,
         }).where(OutboxEvent.id.is_in(ids) & (OutboxEvent.claimed_by == holder))
 
@@ -283,7 +284,7 @@ async def record_dead_letter(consumer: str, body: str, reason: str, attempts: in
     await DeadLetter.insert(DeadLetter(
         consumer=consumer, event_id=str(envelope.get("event_id", ""))[:64], type=str(envelope.get("type", ""))[:100],
         routing_key=str(envelope.get("routing_key", ""))[:200], reason=reason[:500], envelope=body, attempts=attempts,
-        created_at=datetime.now(UTC),
+        created_at=utc_now(),
     ))
     log.warning("event dead-lettered", extra={"consumer": consumer, "reason": reason[:500]})
 
@@ -401,7 +402,7 @@ async def replay_dead_letter(dead_letter_id: int) -> Outcome:
         await DeadLetter.update({DeadLetter.reason: outcome.reason[:500], DeadLetter.attempts: DeadLetter.attempts + attempts}).where(
             DeadLetter.id == dead_letter_id)
     else:
-        await DeadLetter.update({DeadLetter.replayed_at: datetime.now(UTC)}).where(DeadLetter.id == dead_letter_id)
+        await DeadLetter.update({DeadLetter.replayed_at: utc_now()}).where(DeadLetter.id == dead_letter_id)
     return outcome
 
 

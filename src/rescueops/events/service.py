@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from rescueops.accounts.access import Principal, scopes_for
+from rescueops.calendar import utc_now
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
 from rescueops.errors import NotFound, PermissionDenied
@@ -27,7 +27,7 @@ async def emit(actor: Principal | None, event_type: str, payload: EventPayload, 
     region = await orgs.region_of(org_path)
     event_id = uuid.uuid4()
     await OutboxEvent.insert(OutboxEvent(
-        event_id=event_id, type=event_type, version=payload.version, occurred_at=datetime.now(UTC), source_region=region,
+        event_id=event_id, type=event_type, version=payload.version, occurred_at=utc_now(), source_region=region,
         org_path=org_path, aggregate_id=aggregate_id, actor=actor.username if actor else "system",
         routing_key=routing_key(region, event_type), payload=payload.model_dump_json(),
     ))
@@ -57,7 +57,7 @@ async def list_events(principal: Principal, page: PageParams, *, event_type: str
 async def record_received(events: list[EventOut], region: str) -> None:
     """The audit queue of each hub: every event that reached the hub is kept, with when it arrived (one insert
     for a consumer's batch)."""
-    now = datetime.now(UTC)
+    now = utc_now()
     await ReceivedEvent.insert(*(ReceivedEvent(
         region=region, event_id=event.event_id, type=event.type, routing_key=event.routing_key, source_region=event.source_region,
         actor=event.actor, occurred_at=event.occurred_at, received_at=now,
@@ -74,7 +74,7 @@ async def notify(user_ids: list[int], *, kind: str, title: str, body: str, link:
     told = []
     for user_id in dict.fromkeys(user_ids):
         inserted = await Notification.insert(Notification(
-            user=user_id, kind=kind, title=title, body=body, link=link, dedupe_key=f"{key}:u{user_id}", created_at=datetime.now(UTC),
+            user=user_id, kind=kind, title=title, body=body, link=link, dedupe_key=f"{key}:u{user_id}", created_at=utc_now(),
         )).on_conflict(target=Notification.dedupe_key, action="DO NOTHING").returning(Notification.id)
         if inserted:
             told.append(user_id)
@@ -96,7 +96,7 @@ async def unread_count(principal: Principal) -> int:
 
 
 async def mark_read(principal: Principal, notification_id: int) -> NotificationOut:
-    await Notification.update({Notification.read_at: datetime.now(UTC)}).where(
+    await Notification.update({Notification.read_at: utc_now()}).where(
         (Notification.id == notification_id) & (Notification.user == principal.user_id) & Notification.read_at.is_null())
     row = await Notification.select().where((Notification.id == notification_id) & (Notification.user == principal.user_id)).first()
     if row is None:

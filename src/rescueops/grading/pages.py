@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rescueops.accounts.access import can, can_anywhere, scopes_for
 from rescueops.accounts.auth import requires, signed_in
+from rescueops.calendar import china_today
 from rescueops.db.pagination import PageParams
 from rescueops.errors import DomainError, field_error
 from rescueops.grading import service
@@ -254,7 +255,7 @@ async def assessment_page(request: Request, assessment_id: int, *, error: str | 
         "confirm": status is AssessmentStatus.awaiting_confirmation and can(user, "grading.confirm", path),
         "appeal": status in (AssessmentStatus.granted, AssessmentStatus.not_granted) and a.appealed_at is None
         and can(user, "grading.appeal", path) and not can(user, "grading.assess", path)
-        and (a.appeal_deadline is None or service.today() <= a.appeal_deadline),
+        and (a.appeal_deadline is None or china_today() <= a.appeal_deadline),
         "decide_appeal": status is AssessmentStatus.appealed and can(user, "grading.confirm", path),
         "withdraw": status in (AssessmentStatus.open, AssessmentStatus.awaiting_confirmation)
         and (can(user, "grading.assess", path) or (a.applied and can(user, "grading.apply", path))),

@@ -9,7 +9,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from rescueops import crypto, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.tables import Role
-from rescueops.calendar import CHINA, add_months, in_china
+from rescueops.calendar import CHINA, add_months, china_today, in_china, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import database
 from rescueops.db.pagination import PageParams
@@ -98,19 +98,6 @@ READINESS_CHUNK = 1000  # teams the readiness refresh gathers and evaluates at a
 CONFIRMERS = {Role.region_coordinator}  # who is told of a level-1 decision or an appeal
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def today() -> date:
-    """The date in China, where the grades' validity and appeal periods are counted."""
-    return _today()
-
-
-def _today() -> date:
-    return datetime.now(CHINA).date()
-
-
 def _name(principal: Principal | None) -> str:
     return principal.display_name if principal else SYSTEM
 
@@ -153,7 +140,7 @@ async def load_rubrics(directory: Path | None = None) -> list[str]:
             body = rubric.model_dump(mode="json", exclude={"include"})
             await RubricVersion.insert(RubricVersion(category=rubric.category, version=version, file_version=tag,
                                                      body=json.dumps(body, ensure_ascii=False), reason="reference file",
-                                                     created_by_name="reference file", created_at=_now()))
+                                                     created_by_name="reference file", created_at=utc_now()))
             added.append(f"{rubric.category} v{version}")
     lines = [f"grading rubrics: {len(added)} versions added" + (f" ({', '.join(added)})" if added else "")]
     return lines + [f"grading rubric skipped: {problem}" for problem in problems]
@@ -271,7 +258,7 @@ async def edit_rubric(principal: Principal, category: str, edit: RubricEdit) -> 
         await RubricVersion.insert(RubricVersion(
             category=category, version=version, file_version="", body=json.dumps(rubric.model_dump(mode="json", exclude={"include"}),
                                                                                   ensure_ascii=False),
-            reason=edit.reason, created_by=principal.user_id, created_by_name=principal.display_name, created_at=_now()))
+            reason=edit.reason, created_by=principal.user_id, created_by_name=principal.display_name, created_at=utc_now()))
         await accounts.record_audit(principal, "grading.rubric.edit", "rubric", f"{category}:{version}", region,
                                     {**edit.model_dump(mode="json"), "previous_version": row["version"]})
         await events.emit(principal, "grading.rubric_edited", RubricEdited(
@@ -338,7 +325,7 @@ async def evaluate_teams(*, paths: list[str] | None = None, codes: list[str] | N
     """Evaluate, on the records, every team under ``paths`` (None: all) or with ``codes``, in each graded category it
     covers (or only ``category``): one batch of set-based queries, whatever the number of teams. ``rubrics`` and
     ``refs`` may be passed by a caller evaluating many times over."""
-    on = on or _today()
+    on = on or china_today()
     rubrics = rubrics or await current_rubrics()
     refs = refs or await references()
     rows = await teams.grading_teams(paths=paths, codes=codes)
@@ -490,7 +477,7 @@ async def list_assessments(principal: Principal, *, status: list[AssessmentStatu
 
 async def _step(principal: Principal | None, assessment_id: int, step: str, note: str = "") -> None:
     await Step.insert(Step(assessment=assessment_id, step=step, note=note, by_user=principal.user_id if principal else None,
-                           by_name=_name(principal), at=_now()))
+                           by_name=_name(principal), at=utc_now()))
 
 
 async def _record(principal: Principal | None, row: dict[str, Any], step: str, event: str, status: AssessmentStatus, *,
@@ -524,7 +511,7 @@ async def open_assessment(principal: Principal, data: AssessmentOpen) -> Assessm
         raise Conflict(f"Team {team['code']} is {team['status']}: only an active team is assessed.", code="team_not_active")
     row = await _rubric_row(data.category)
     snapshot = (await evaluate_teams(codes=[team["code"]], category=data.category))[0]
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         if await Assessment.exists().where((Assessment.team == team["id"]) & (Assessment.category == data.category)
                                            & Assessment.status.is_in([s.value for s in IN_PROGRESS])):
@@ -562,11 +549,11 @@ async def refresh_evidence(principal: Principal, assessment_id: int) -> Assessme
     _require(row, AssessmentStatus.open)
     rubric = _parse(row["rubric_body"])
     team = await _team(row["team_code"])
-    facts = (await gather([team], _today()))[team["id"]]
-    snapshot = ev.evaluate(rubric, row["rubric_version"], facts, await references(), _today())
+    facts = (await gather([team], china_today()))[team["id"]]
+    snapshot = ev.evaluate(rubric, row["rubric_version"], facts, await references(), china_today())
     async with write_transaction():
         await _move(row, AssessmentStatus.open, {Assessment.snapshot: snapshot.model_dump_json(), Assessment.snapshot_on: snapshot.on,
-                                                Assessment.snapshot_at: _now()})
+                                                Assessment.snapshot_at: utc_now()})
         await _step(principal, assessment_id, "evidence", f"eligible on the records: {snapshot.eligible_level or '—'}")
         await accounts.record_audit(principal, "grading.assessment.evidence", "assessment", str(assessment_id), row["team_path"],
                                     {"eligible_on_records": snapshot.eligible_level})
@@ -588,11 +575,11 @@ async def score(principal: Principal, assessment_id: int, data: ScoreIn) -> Asse
         raise field_error("score", f"'{criterion.id}' is scored out of {criterion.typed.max_score}")
     async with write_transaction():
         values = {Score.score: data.score, Score.note: data.note, Score.scored_by: principal.user_id,
-                  Score.scored_by_name: principal.display_name, Score.scored_at: _now()}
+                  Score.scored_by_name: principal.display_name, Score.scored_at: utc_now()}
         updated = await Score.update(values).where((Score.assessment == assessment_id) & (Score.criterion_id == criterion.id)).returning(Score.id)
         if not updated:
             await Score.insert(Score(assessment=assessment_id, criterion_id=criterion.id, score=data.score, note=data.note,
-                                     scored_by=principal.user_id, scored_by_name=principal.display_name, scored_at=_now()))
+                                     scored_by=principal.user_id, scored_by_name=principal.display_name, scored_at=utc_now()))
         await _record(principal, row, "scored", "assessment_scored", AssessmentStatus.open,
                       note=f"{criterion.id}: {data.score}/{criterion.typed.max_score} {data.note}".strip(),
                       changes={"criterion": criterion.id, "score": data.score})
@@ -623,7 +610,7 @@ async def attach_document(principal: Principal, assessment_id: int, *, title: st
         async with write_transaction():
             await Document.insert(Document(assessment=assessment_id, criterion_id=criterion_id, title=title[:200], file_name=name,
                                            content_type=media, size=len(content), uploaded_by=principal.user_id,
-                                           uploaded_by_name=principal.display_name, uploaded_at=_now()))
+                                           uploaded_by_name=principal.display_name, uploaded_at=utc_now()))
             await _step(principal, assessment_id, "document", f"{criterion_id or '—'}: {title}")
             await accounts.record_audit(principal, "grading.assessment.document", "assessment", str(assessment_id), row["team_path"],
                                         {"criterion": criterion_id, "title": title, "file": name})
@@ -643,13 +630,13 @@ async def read_document(principal: Principal, assessment_id: int, document_id: i
 
 async def _grant(principal: Principal | None, row: dict[str, Any], level: int, rubric: Rubric, note: str) -> None:
     """Write the grade (teams), its history and the team.graded event; inside the deciding transaction."""
-    granted_on = _today()
+    granted_on = china_today()
     valid_until = add_months(granted_on, rubric.validity_months)
     await teams.set_grade(row["team"], row["category"], level, granted_on, valid_until)
     await GradeChange.insert(GradeChange(team=row["team"], team_path=row["team_path"], category=row["category"],
                                          action=GradeAction.granted.value, level=level, valid_until=valid_until, reason=note,
                                          assessment=row["id"], by_user=principal.user_id if principal else None, by_name=_name(principal),
-                                         at=_now()))
+                                         at=utc_now()))
     await events.emit(principal, "team.graded", TeamGraded(team_code=row["team_code"], category=row["category"], level=level,
                                                            valid_until=valid_until, decision="granted"),
                       org_path=row["team_path"], aggregate_id=row["team_code"])
@@ -669,7 +656,7 @@ async def decide(principal: Principal, assessment_id: int, data: DecisionIn) -> 
         allowed = f"level {eligible} or below" if eligible else "no level"
         raise InvalidInput(f"Level {data.level} is above the eligible level ({eligible or 'none'}) with the scores so far: decide "
                            f"{allowed}, or record an override reason (at least {OVERRIDE_MIN} characters).", code="above_eligible")
-    now = _now()
+    now = utc_now()
     values = {Assessment.eligible_level: eligible, Assessment.decided_level: data.level, Assessment.decision_reason: data.reason,
               Assessment.override_reason: data.override_reason.strip() if above else "", Assessment.decided_by: principal.user_id,
               Assessment.decided_by_name: principal.display_name, Assessment.decided_at: now}
@@ -701,7 +688,7 @@ async def confirm(principal: Principal, assessment_id: int, data: ConfirmationIn
     if row["decided_by"] == principal.user_id:
         raise PermissionDenied("You decided this level yourself; another officer of the region confirms it.", code="own_decision")
     rubric = _parse(row["rubric_body"])
-    now = _now()
+    now = utc_now()
     values = {Assessment.confirmed_by: principal.user_id, Assessment.confirmed_by_name: principal.display_name,
               Assessment.confirmed_at: now, Assessment.confirmation_note: data.note}
     async with write_transaction():
@@ -728,12 +715,12 @@ async def appeal(principal: Principal, assessment_id: int, data: AppealIn) -> As
                                code="own_decision")
     rubric = _parse(row["rubric_body"])
     deadline = _appeal_deadline(row, rubric)
-    if deadline is not None and _today() > deadline:
+    if deadline is not None and china_today() > deadline:
         raise Conflict(f"The appeal period ended on {deadline} ({rubric.appeal_days} days after the decision).", code="appeal_too_late")
     async with write_transaction():
         await _move(row, AssessmentStatus(row["status"]), {
             Assessment.status: AssessmentStatus.appealed.value, Assessment.appeal_reason: data.reason,
-            Assessment.appealed_by: principal.user_id, Assessment.appealed_by_name: principal.display_name, Assessment.appealed_at: _now()})
+            Assessment.appealed_by: principal.user_id, Assessment.appealed_by_name: principal.display_name, Assessment.appealed_at: utc_now()})
         await _record(principal, row, "appealed", "assessment_appealed", AssessmentStatus.appealed, note=data.reason,
                       level=row["decided_level"])
         await _tell_region(row, f"分级测评申诉：{row['team_name']}", data.reason[:200], f"grading:{assessment_id}:appeal")
@@ -756,7 +743,7 @@ async def decide_appeal(principal: Principal, assessment_id: int, data: AppealDe
         await _move(row, AssessmentStatus.appealed, {
             Assessment.status: final.value, Assessment.decided_level: level,
             Assessment.appeal_outcome: "upheld" if data.uphold else "dismissed", Assessment.appeal_decided_by: principal.user_id,
-            Assessment.appeal_decided_by_name: principal.display_name, Assessment.appeal_decided_at: _now(), Assessment.appeal_note: data.note})
+            Assessment.appeal_decided_by_name: principal.display_name, Assessment.appeal_decided_at: utc_now(), Assessment.appeal_note: data.note})
         await _record(principal, row, "appeal_upheld" if data.uphold else "appeal_dismissed", "appeal_decided", final, note=data.note,
                       level=level, changes={"uphold": data.uphold})
         if data.uphold:
@@ -789,7 +776,7 @@ async def _grade_change(principal: Principal | None, team_id: int, path: str, co
                         level: int | None, valid_until: date | None, reason: str, assessment_id: int | None = None) -> None:
     await GradeChange.insert(GradeChange(team=team_id, team_path=path, category=category, action=action.value, level=level,
                                          valid_until=valid_until, reason=reason, assessment=assessment_id,
-                                         by_user=principal.user_id if principal else None, by_name=_name(principal), at=_now()))
+                                         by_user=principal.user_id if principal else None, by_name=_name(principal), at=utc_now()))
     await accounts.record_audit(principal, f"grading.grade.{action.value}", "team", code, path,
                                 {"category": category, "level": level, "reason": reason})
     in_force = action in (GradeAction.granted, GradeAction.reinstated)
@@ -830,7 +817,7 @@ async def change_grade(principal: Principal, code: str, category: str, action: G
 
 async def expire_grades(on: date | None = None) -> str:
     """Grades past their validity without a new assessment are marked expired (nightly)."""
-    on = on or _today()
+    on = on or china_today()
     expired = 0
     for row in await teams.grades_past_validity(on):
         async with write_transaction():
@@ -852,13 +839,13 @@ async def refresh_readiness(*, paths: list[str] | None = None, codes: list[str] 
     """Recompute the readiness rows of the teams under ``paths`` (None: every team) or with ``codes``, in batches of
     set-based queries (READINESS_CHUNK teams each, so only a chunk's facts and evaluations are held at a time); teams
     gone (exited) lose their rows."""
-    on = on or _today()
+    on = on or china_today()
     rubrics = await current_rubrics()
     refs = await references()
     rows = await teams.grading_teams(paths=paths, codes=codes)
     deployed = await deployments.deployed_people()
     regions = await orgs.regions_of([row["path"] for row in rows]) if rows else {}
-    now = _now()
+    now = utc_now()
     fresh: list[dict[str, Any]] = []
     for start in range(0, len(rows), READINESS_CHUNK):
         with _collector_paused():  # the chunk's evaluations are gone before it resumes
@@ -979,7 +966,7 @@ async def dashboard(principal: Principal, scope: str | None = None, category: st
         query = query.where(Readiness.category == category)
     rows = await query
     on = max((r["computed_on"] for r in rows), default=None)
-    today = _today()
+    today = china_today()
     counts: dict[tuple[str, str, int | None], int] = {}
     by_state = {"ready": 0, "partial": 0, "not_ready": 0}
     by_region: dict[str, dict[str, int]] = {}
@@ -1003,8 +990,7 @@ async def team_readiness(principal: Principal, code: str) -> list[ReadinessOut]:
     team = await _team(code)
     authorize(principal, "grading.view", team["path"], hide=True)
     rows = await Readiness.select().where(Readiness.team_code == code).order_by(Readiness.category)
-    return [_readiness_out(row, _today()) for row in rows]
-
+    return [_readiness_out(row, china_today()) for row in rows]
 
 
 async def dashboard_xlsx(principal: Principal, scope: str | None = None, category: str | None = None) -> bytes:

@@ -14,6 +14,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from rescueops.accounts import service as accounts
+from rescueops.calendar import utc_now
 from rescueops.coordination import service as coordination
 from rescueops.drills import service as drills
 from rescueops.equipment import service as equipment
@@ -39,7 +40,7 @@ RUNS_KEPT = timedelta(days=7)  # run records are for seeing what ran lately; the
 
 
 async def purge_runs() -> str:
-    removed = await JobRun.delete().where(JobRun.scheduled_for < datetime.now(UTC) - RUNS_KEPT).returning(JobRun.id)
+    removed = await JobRun.delete().where(JobRun.scheduled_for < utc_now() - RUNS_KEPT).returning(JobRun.id)
     return f"{len(removed)} run records removed"
 
 
@@ -72,7 +73,7 @@ async def claim(job_id: str, scheduled_for: datetime) -> bool:
             job_id=job_id,
             scheduled_for=scheduled_for,
             claimed_by=_WORKER,
-            claimed_at=datetime.now(UTC),
+            claimed_at=utc_now(),
         )
     ).on_conflict(target=JobRun.run_key, action="DO NOTHING").returning(JobRun.id)
     return bool(inserted)
@@ -80,7 +81,7 @@ async def claim(job_id: str, scheduled_for: datetime) -> bool:
 
 async def run_once(job: Job, now: datetime | None = None) -> bool:
     """Run ``job`` for its current slot if no other process has; returns whether this one did."""
-    scheduled_for = slot(job.every, now or datetime.now(UTC))
+    scheduled_for = slot(job.every, now or utc_now())
     if not await claim(job.id, scheduled_for):
         return False
     try:
@@ -88,7 +89,7 @@ async def run_once(job: Job, now: datetime | None = None) -> bool:
     except Exception as error:  # keep the schedule alive; the record and the log say what failed
         log.exception("job failed", extra={"job": job.id})
         outcome = f"failed: {type(error).__name__}: {error}"[:500]
-    await JobRun.update({JobRun.finished_at: datetime.now(UTC), JobRun.outcome: outcome[:500]}).where(
+    await JobRun.update({JobRun.finished_at: utc_now(), JobRun.outcome: outcome[:500]}).where(
         JobRun.run_key == f"{job.id}@{scheduled_for.isoformat()}"
     )
     return True
@@ -97,7 +98,7 @@ async def run_once(job: Job, now: datetime | None = None) -> bool:
 def start_scheduler(jobs: list[Job] | None = None) -> AsyncIOScheduler:
     """Schedule ``jobs`` (default: all of ``JOBS``) in this process and start; every process runs the same schedule."""
     scheduler = AsyncIOScheduler(timezone=UTC)
-    started = datetime.now(UTC)
+    started = utc_now()
     for job in JOBS if jobs is None else jobs:
         scheduler.add_job(
             run_once,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from rescueops.calendar import china_today
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
@@ -25,7 +27,7 @@ def parse_id_number(raw: str, today: date | None = None) -> tuple[str, date, str
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as error:
         raise ValueError(f"the birth date in the ID number ({number[6:14]}) is not a date") from error
-    if born > (today or date.today()) or born.year < 1900:
+    if born > (today or china_today()) or born.year < 1900:
         raise ValueError(f"the birth date in the ID number ({born.isoformat()}) is not possible")
     expected = check_digit(number[:17])
     if number[17] != expected:

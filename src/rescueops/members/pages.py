@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from rescueops.accounts.access import can
 from rescueops.accounts.auth import signed_in
+from rescueops.calendar import china_today
 from rescueops.errors import DomainError
 from rescueops.members import cards, service
 from rescueops.members.schemas import (
@@ -188,7 +188,7 @@ class MemberPages(Controller):
                               phone=data.phone, blood_type=data.blood_type, emergency_contact=data.emergency_contact,
                               emergency_phone=data.emergency_phone)
             joined = await service.join_team(request.user, code, JoinIn(person=person, status=data.status,
-                                                                        joined_on=data.joined_on or date.today()))
+                                                                        joined_on=data.joined_on or china_today()))
         except (DomainError, ValidationError) as error:
             message, status = problem(error)
             return page(request, "members/new.html", status_code=status, nav="teams", team=await teams.get_team(request.user, code),

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rescueops.calendar import china_today
 from rescueops.events.schemas import EventPayload
 from rescueops.members.identity import parse_id_number, valid_phone
 from rescueops.members.tables import Gender, HoursSource, HoursStatus, MemberStatus, TeamRole
@@ -74,7 +75,7 @@ class JoinIn(BaseModel):
 
     person: PersonIn
     status: MemberStatus = MemberStatus.applicant
-    joined_on: date = Field(default_factory=date.today)
+    joined_on: date = Field(default_factory=china_today)
 
     @field_validator("status")
     @classmethod
@@ -89,7 +90,7 @@ class StatusChangeIn(BaseModel):
 
     status: MemberStatus
     reason: str = Field(default="", max_length=500)
-    effective_on: date = Field(default_factory=date.today)
+    effective_on: date = Field(default_factory=china_today)
 
 
 class MembershipOut(BaseModel):
@@ -113,7 +114,7 @@ class CertificateIn(BaseModel):
 
     @model_validator(mode="after")
     def _dates(self) -> CertificateIn:
-        if self.issued_on > date.today():
+        if self.issued_on > china_today():
             raise ValueError("issued_on: a certificate cannot be issued in the future")
         if self.expires_on and self.expires_on < self.issued_on:
             raise ValueError("expires_on: a certificate cannot expire before it was issued")
@@ -180,7 +181,7 @@ class HoursIn(BaseModel):
     @field_validator("worked_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > china_today():
             raise ValueError("hours cannot be logged for a day that has not come")
         return value
 

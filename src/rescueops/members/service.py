@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rescueops import crypto, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
-from rescueops.calendar import add_months
+from rescueops.calendar import add_months, china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.statements import Statement
 from rescueops.errors import Conflict, InvalidInput, NotFound, field_error
@@ -79,10 +79,6 @@ TRANSITIONS: dict[MemberStatus, set[MemberStatus]] = {
 }
 # Members still on the roster (counted for leadership, certified ratio, check-ins).
 ON_ROSTER = (MemberStatus.probation.value, MemberStatus.active.value)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- reference data ------------------------------------------------------------------------
@@ -178,7 +174,7 @@ async def apply_leadership(principal: Principal, team_id: int, captain_id: int, 
             await Membership.update({Membership.role: new_role}).where(Membership.id == row["id"])
             await MembershipEvent.insert(
                 MembershipEvent(membership=row["id"], kind="role", from_value=row["role"], to_value=new_role,
-                                reason="leadership filing approved", effective_on=date.today(), by_user=principal.user_id, at=_now())
+                                reason="leadership filing approved", effective_on=china_today(), by_user=principal.user_id, at=utc_now())
             )
 
 
@@ -289,7 +285,7 @@ async def _member_out(principal: Principal, person: dict[str, Any], membership: 
     if show:
         # Reading unmasked personal data is logged (个人信息保护法).
         await accounts.record_audit(principal, "members.person.read_personal", "person", str(person["id"]), path, {})
-    today = date.today()
+    today = china_today()
     first_aid = await _first_aid([person["id"]], today)
     return MemberOut(
         id=person["id"],
@@ -314,7 +310,7 @@ async def _member_out(principal: Principal, person: dict[str, Any], membership: 
 async def get_member(principal: Principal, person_id: int, *, unmask: bool = False, on: date | None = None) -> MemberDetail:
     person, membership = await _visible_person(principal, person_id)
     base = await _member_out(principal, person, membership, unmask)
-    on = on or date.today()
+    on = on or china_today()
     history = await Membership.select(
         Membership.all_columns(), Membership.team.code.as_alias("team_code"), Membership.team.name_zh.as_alias("team_name")
     ).where(Membership.person == person_id).order_by(Membership.joined_on, Membership.id)
@@ -344,7 +340,7 @@ async def insert_person(data: PersonIn) -> int:
             id_number_encrypted=crypto.encrypt(data.id_number),
             id_number_hash=crypto.lookup_hash(data.id_number),
             id_number_last4=data.id_number[-4:],
-            created_at=_now(),
+            created_at=utc_now(),
             **_person_values(data),
         )
     ).returning(Person.id)
@@ -393,7 +389,7 @@ async def _join(principal: Principal | None, team: dict[str, Any], data: JoinIn)
         ).returning(Membership.id)
         await MembershipEvent.insert(
             MembershipEvent(membership=rows[0]["id"], kind="status", to_value=data.status.value, reason="joined",
-                            effective_on=data.joined_on, by_user=principal.user_id if principal else None, at=_now())
+                            effective_on=data.joined_on, by_user=principal.user_id if principal else None, at=utc_now())
         )
         await accounts.record_audit(principal, "members.membership.join", "person", str(person_id), team["path"],
                                     {"team": team["code"], "status": data.status.value, "name": data.person.name})
@@ -439,7 +435,7 @@ async def change_member_status(principal: Principal, person_id: int, change: Sta
         await Membership.update(values).where(Membership.id == membership["id"])
         await MembershipEvent.insert(
             MembershipEvent(membership=membership["id"], kind="status", from_value=current.value, to_value=change.status.value,
-                            reason=change.reason, effective_on=change.effective_on, by_user=principal.user_id, at=_now())
+                            reason=change.reason, effective_on=change.effective_on, by_user=principal.user_id, at=utc_now())
         )
         await accounts.record_audit(principal, "members.membership.status", "person", str(person_id), membership["team_path"],
                                     {"from": current.value, "to": change.status.value, "reason": change.reason})
@@ -465,7 +461,7 @@ _ROSTER = Statement(lambda team_id: _roster_query(team_id).where(Membership.left
 async def roster(principal: Principal, team_code: str, *, on: date | None = None, include_exited: bool = False) -> TeamRosterSummary:
     team = await teams.team_row(team_code)
     authorize(principal, "teams.view", team["path"], hide=True)
-    on = on or date.today()
+    on = on or china_today()
     rows = await (_ROSTER_EVER if include_exited else _ROSTER).rows(team["id"])
     ids = [row["person"] for row in rows]
     first_aid = await _first_aid(ids, on)
@@ -521,7 +517,7 @@ REMINDER_BATCH = 10_000  # people per query of the expiry reminders
 
 async def remind_expiring(on: date | None = None) -> str:
     """Tell each member, and their team's leaders, once, that a certificate or insurance policy ends within 90 days."""
-    on = on or date.today()
+    on = on or china_today()
     memberships = await Membership.select(Membership.person, Membership.team, Membership.team.path.as_alias("path")).where(
         Membership.left_on.is_null() & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]))
     team_of = {m["person"]: m for m in memberships}
@@ -566,7 +562,7 @@ async def _insert_certificate(principal: Principal, person_id: int, path: str, d
         expires_on = add_months(data.issued_on, kind["validity_months"])
     rows = await Certificate.insert(
         Certificate(person=person_id, type=kind["id"], number=data.number, issued_on=data.issued_on,
-                    expires_on=expires_on, created_at=_now())
+                    expires_on=expires_on, created_at=utc_now())
     ).returning(Certificate.id)
     await accounts.record_audit(principal, "members.certificate.add", "person", str(person_id), path,
                                 {**data.model_dump(mode="json"), "expires_on": str(expires_on)})
@@ -582,7 +578,7 @@ async def add_certificate(principal: Principal, person_id: int, data: Certificat
 
 async def list_certificates(principal: Principal, person_id: int, *, on: date | None = None) -> list[CertificateOut]:
     await _visible_person(principal, person_id)
-    on = on or date.today()
+    on = on or china_today()
     rows = await Certificate.select(
         Certificate.all_columns(), Certificate.type.code.as_alias("type_code"), Certificate.type.name_zh.as_alias("type_name_zh"),
         Certificate.type.name_en.as_alias("type_name_en"), Certificate.type.first_aid.as_alias("first_aid"),
@@ -635,9 +631,9 @@ async def _insurance_of(person_id: int, on: date) -> list[InsuranceOut]:
 async def add_insurance(principal: Principal, person_id: int, data: InsuranceIn) -> InsuranceOut:
     _, path = await _editable_person(principal, person_id)
     async with write_transaction():
-        rows = await InsurancePolicy.insert(InsurancePolicy(person=person_id, created_at=_now(), **data.model_dump())).returning(InsurancePolicy.id)
+        rows = await InsurancePolicy.insert(InsurancePolicy(person=person_id, created_at=utc_now(), **data.model_dump())).returning(InsurancePolicy.id)
         await accounts.record_audit(principal, "members.insurance.add", "person", str(person_id), path, data.model_dump(mode="json"))
-    return next(p for p in await _insurance_of(person_id, date.today()) if p.id == rows[0]["id"])
+    return next(p for p in await _insurance_of(person_id, china_today()) if p.id == rows[0]["id"])
 
 
 # --- service hours -------------------------------------------------------------------------
@@ -663,7 +659,7 @@ async def log_hours(principal: Principal, person_id: int, data: HoursIn) -> Hour
         rows = await HoursEntry.insert(
             HoursEntry(person=person_id, team=membership["team"], source=HoursSource.manual.value, worked_on=data.worked_on,
                        hours=data.hours, note=data.note, status=HoursStatus.pending.value, entered_by=principal.user_id,
-                       created_at=_now())
+                       created_at=utc_now())
         ).returning(HoursEntry.id)
         await accounts.record_audit(principal, "members.hours.log", "person", str(person_id), membership["team_path"],
                                     data.model_dump(mode="json"))
@@ -674,7 +670,7 @@ async def add_hours(person_id: int, team_id: int, source: HoursSource, source_re
     """For drills and deployments: approved hours, written inside the caller's transaction."""
     await HoursEntry.insert(
         HoursEntry(person=person_id, team=team_id, source=source.value, source_ref=source_ref, worked_on=worked_on,
-                   hours=hours, note=note, status=HoursStatus.approved.value, created_at=_now())
+                   hours=hours, note=note, status=HoursStatus.approved.value, created_at=utc_now())
     )
 
 
@@ -814,7 +810,7 @@ def _row_to_join(values: dict[str, Any], types: dict[str, dict[str, Any]]) -> tu
             join = JoinIn(
                 person=PersonIn(**person),
                 status=convert("status", status, MemberStatus.active.value),
-                joined_on=convert("joined_on", roster_file.parse_date, date.today()),
+                joined_on=convert("joined_on", roster_file.parse_date, china_today()),
             )
         except ValidationError as error:
             problems += [_problem_column(e["loc"], e["msg"]) for e in error.errors()]
@@ -886,7 +882,7 @@ async def check_roster_file(principal: Principal, team_code: str, file_name: str
     async with write_transaction():
         rows = await ImportBatch.insert(
             ImportBatch(team=team["id"], file_name=file_name, content_encrypted=crypto.encrypt_bytes(content),
-                        report=report.model_dump_json(), uploaded_by=principal.user_id, uploaded_at=_now())
+                        report=report.model_dump_json(), uploaded_by=principal.user_id, uploaded_at=utc_now())
         ).returning(ImportBatch.id)
     return report.model_copy(update={"batch_id": rows[0]["id"]})
 
@@ -913,7 +909,7 @@ async def commit_import(principal: Principal, team_code: str, batch_id: int, *, 
             person_id = await _join(principal, team, join)
             if certificate is not None:
                 await _insert_certificate(principal, person_id, team["path"], certificate)
-        await ImportBatch.update({ImportBatch.committed_at: _now(), ImportBatch.content_encrypted: ""}).where(ImportBatch.id == batch_id)
+        await ImportBatch.update({ImportBatch.committed_at: utc_now(), ImportBatch.content_encrypted: ""}).where(ImportBatch.id == batch_id)
         await accounts.record_audit(principal, "members.import.commit", "team", team_code, team["path"],
                                     {"file": batch["file_name"], "imported": len(valid), "skipped_rows": sorted({e.row for e in errors})})
     return ImportReport(batch_id=batch_id, file_name=batch["file_name"], rows=len(parsed.rows), valid_rows=len(valid),
@@ -922,7 +918,7 @@ async def commit_import(principal: Principal, team_code: str, batch_id: int, *, 
 
 async def purge_imports() -> str:
     """Housekeeping: uploaded files not imported within a day are deleted (they hold ID numbers)."""
-    cutoff = _now() - timedelta(days=1)
+    cutoff = utc_now() - timedelta(days=1)
     stale = await ImportBatch.count().where(ImportBatch.uploaded_at < cutoff)
     await ImportBatch.delete().where(ImportBatch.uploaded_at < cutoff)
     return f"{stale} uploads removed"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize
+from rescueops.calendar import utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import child_path, under
@@ -56,10 +56,6 @@ _UNIT_COLUMNS = (
     OrgUnit.lon,
     OrgUnit.population_2020,
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -500,9 +496,9 @@ async def load_reference(ref: ReferenceFile | None = None) -> ReferenceReport:
 
         loaded = await ReferenceLoad.select().where(ReferenceLoad.name == REFERENCE_NAME).first()
         if loaded is None:
-            await ReferenceLoad.insert(ReferenceLoad(name=REFERENCE_NAME, version=ref.version, loaded_at=_now()))
+            await ReferenceLoad.insert(ReferenceLoad(name=REFERENCE_NAME, version=ref.version, loaded_at=utc_now()))
         else:
-            await ReferenceLoad.update({"version": ref.version, "loaded_at": _now()}).where(
+            await ReferenceLoad.update({"version": ref.version, "loaded_at": utc_now()}).where(
                 ReferenceLoad.name == REFERENCE_NAME
             )
     return report

@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rescueops.calendar import china_today
 from rescueops.events.schemas import EventPayload
 from rescueops.members.identity import valid_phone
 from rescueops.orgs.schemas import UnitRef
@@ -63,7 +64,7 @@ class _TeamFields(BaseModel):
     def _filing(self) -> _TeamFields:
         if self.registration_kind is RegistrationKind.red_cross_filing and self.filing_date is None:
             raise ValueError("filing_date: a team filed by a Red Cross document needs the document's date")
-        if self.founded_on and self.founded_on > date.today():
+        if self.founded_on and self.founded_on > china_today():
             raise ValueError("founded_on: a founding date cannot be in the future")
         return self
 
@@ -83,7 +84,7 @@ class StatusIn(BaseModel):
 
     status: TeamStatus
     reason: str = Field(default="", max_length=500)
-    effective_on: date = Field(default_factory=date.today)
+    effective_on: date = Field(default_factory=china_today)
 
 
 class StatusChangeOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -13,6 +13,7 @@ import yaml
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.accounts.tables import Role
+from rescueops.calendar import china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
@@ -60,10 +61,6 @@ TRANSITIONS: dict[TeamStatus, set[TeamStatus]] = {
     TeamStatus.suspended: {TeamStatus.active, TeamStatus.exited},
     TeamStatus.exited: set(),
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json(value: Any) -> Any:
@@ -325,22 +322,22 @@ async def create_team(principal: Principal | None, data: TeamCreate) -> TeamOut:
                 path=path,
                 primary_category=categories[data.primary_category],
                 status=TeamStatus.forming.value,
-                status_since=date.today(),
+                status_since=china_today(),
                 hub=hub_id,
-                created_at=_now(),
+                created_at=utc_now(),
                 **_team_values(data),
             )
         ).returning(Team.id)
         team_id = rows[0]["id"]
         await _set_specialties(team_id, [categories[c] for c in data.specialties if c != data.primary_category])
         await StatusChange.insert(
-            StatusChange(team=team_id, to_status=TeamStatus.forming.value, reason="created", effective_on=date.today(),
-                         changed_by=principal.user_id if principal else None, changed_at=_now())
+            StatusChange(team=team_id, to_status=TeamStatus.forming.value, reason="created", effective_on=china_today(),
+                         changed_by=principal.user_id if principal else None, changed_at=utc_now())
         )
         await accounts.record_audit(principal, "teams.team.create", "team", data.code, path, data.model_dump(mode="json"))
         await events.emit(principal, "team.created", TeamEvent(
             team_code=data.code, name_zh=data.name_zh, unit_code=data.unit_code, primary_category=data.primary_category,
-            status=TeamStatus.forming, effective_on=date.today()), org_path=path, aggregate_id=data.code)
+            status=TeamStatus.forming, effective_on=china_today()), org_path=path, aggregate_id=data.code)
     return await get_team(None, data.code)
 
 
@@ -385,7 +382,7 @@ async def change_status(principal: Principal, code: str, change: StatusIn) -> Te
         await Team.update({Team.status: change.status.value, Team.status_since: change.effective_on}).where(Team.code == code)
         await StatusChange.insert(
             StatusChange(team=(await team_row(code))["id"], from_status=team.status.value, to_status=change.status.value,
-                         reason=change.reason, effective_on=change.effective_on, changed_by=principal.user_id, changed_at=_now())
+                         reason=change.reason, effective_on=change.effective_on, changed_by=principal.user_id, changed_at=utc_now())
         )
         await accounts.record_audit(
             principal, "teams.team.status", "team", code, team.path,
@@ -473,7 +470,7 @@ async def file_leadership(principal: Principal, code: str, filing: FilingIn) -> 
         rows = await LeadershipFiling.insert(
             LeadershipFiling(team=team_id, status=FilingStatus.pending.value, proposed=json.dumps(proposed),
                              previous=json.dumps(previous), reason=filing.reason, filed_by=principal.user_id,
-                             filed_by_name=principal.display_name, filed_at=_now())
+                             filed_by_name=principal.display_name, filed_at=utc_now())
         ).on_conflict(action="DO NOTHING").returning(LeadershipFiling.id)
         if not rows:
             raise Conflict("A leadership filing for this team is already waiting for a decision.", code="filing_pending")
@@ -529,7 +526,7 @@ async def decide_filing(principal: Principal, filing_id: int, decision: Decision
                 LeadershipFiling.status: new_status.value,
                 LeadershipFiling.decided_by: principal.user_id,
                 LeadershipFiling.decided_by_name: principal.display_name,
-                LeadershipFiling.decided_at: _now(),
+                LeadershipFiling.decided_at: utc_now(),
                 LeadershipFiling.decision_reason: decision.reason,
             }
         ).where((LeadershipFiling.id == filing_id) & (LeadershipFiling.status == FilingStatus.pending.value)).returning(
@@ -559,7 +556,7 @@ SUPERVISORS = {Role.league_supervisor, Role.county_officer}
 
 async def remind_reassessment(on: date | None = None) -> str:
     """Tell a team's leaders and its supervising branches, once per grade, that the grade's validity ends within 60 days."""
-    on = on or date.today()
+    on = on or china_today()
     rows = await Grade.select(Grade.id, Grade.team, Grade.level, Grade.valid_until, Grade.category.name_zh.as_alias("category"),
                               Grade.team.name_zh.as_alias("team_name"), Grade.team.code.as_alias("team_code"),
                               Grade.team.path.as_alias("path")).where(

@@ -23,7 +23,7 @@ from piccolo.table import Table
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
-from rescueops.calendar import CHINA, in_china
+from rescueops.calendar import CHINA, china_today, in_china, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import database
 from rescueops.db.pagination import PageParams
@@ -51,10 +51,6 @@ WEEKDAYS = {1: "周一 Mon", 2: "周二 Tue", 3: "周三 Wed", 4: "周四 Thu", 
 KIND_ZH = {BaseKind.training_base.value: "应急救护培训基地", BaseKind.experience_hall.value: "生命安全体验馆",
            BaseKind.classroom.value: "培训教室"}
 PURPOSE_ZH = {BookingPurpose.visit.value: "参观", BookingPurpose.experience.value: "体验", BookingPurpose.session.value: "培训班"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _opening(value: Any) -> dict[str, list[str]]:
@@ -120,7 +116,7 @@ async def register_base(principal: Principal, data: BaseIn) -> BaseOut:
             raise Conflict(f"The base code '{data.code}' is already in use.", code="duplicate_code")
         await TrainingBase.insert(TrainingBase(
             code=data.code, unit=unit["id"], unit_path=unit["path"], kind=data.kind.value, name_zh=data.name_zh, name_en=data.name_en,
-            address=data.address, capacity=data.capacity, opening=json.dumps(data.opening), active=data.active, created_at=_now()))
+            address=data.address, capacity=data.capacity, opening=json.dumps(data.opening), active=data.active, created_at=utc_now()))
         await accounts.record_audit(principal, "training.base.register", "training_base", data.code, unit["path"],
                                     data.model_dump(mode="json"))
     return await get_base(principal, data.code)
@@ -224,7 +220,7 @@ def _listed(bookings: list[dict[str, Any]]) -> str:
 
 async def _refuse_over_capacity(base: dict[str, Any], capacity: int) -> None:
     """Refuse a capacity smaller than the most people booked at once from now on (inside the caller's transaction)."""
-    now = _now()
+    now = utc_now()
     coming = await Booking.select(Booking.id, Booking.group_name, Booking.people, Booking.starts_at, Booking.ends_at).where(
         (Booking.base == base["id"]) & (Booking.status == BookingStatus.booked.value) & (Booking.ends_at > now))
     if not coming:
@@ -268,7 +264,7 @@ async def book(principal: Principal, code: str, data: BookingIn) -> BookingOut:
         rows = await Booking.insert(Booking(
             base=base["id"], unit_path=base["unit_path"], group_name=data.group_name, contact_name=data.contact_name,
             contact_phone=data.contact_phone, people=data.people, starts_at=starts_at, ends_at=ends_at, purpose=purpose.value,
-            session=session_id, status=BookingStatus.booked.value, created_by=principal.user_id, created_at=_now())).returning(Booking.id)
+            session=session_id, status=BookingStatus.booked.value, created_by=principal.user_id, created_at=utc_now())).returning(Booking.id)
         booking_id = rows[0]["id"]
         await accounts.record_audit(principal, "training.booking.create", "booking", str(booking_id), base["unit_path"],
                                     {"base": code, "group": data.group_name, "people": data.people, "starts_at": starts_at,
@@ -312,7 +308,7 @@ async def week(principal: Principal, code: str, week_of: date | None = None) -> 
     """A base's bookings (cancelled ones too, marked) in the week (Monday to Sunday, China time) holding ``week_of``."""
     row = await _base_row(principal, code)
     base = _base_out(row)
-    monday = (week_of or datetime.now(CHINA).date())
+    monday = (week_of or china_today())
     monday -= timedelta(days=monday.weekday())
     start, end = _day_bounds(monday, 7)
     rows = await Booking.select(*_BOOKING_COLUMNS).where(

@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from collections import deque
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ from reportlab.pdfgen import canvas
 from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, scopes_for
-from rescueops.calendar import add_months
+from rescueops.calendar import add_months, china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import under, within
@@ -45,7 +45,7 @@ from rescueops.orgs.tables import OrgUnit
 from rescueops.pdf import RED, cjk_font
 from rescueops.settings import get_settings
 from rescueops.training import progress
-from rescueops.training.exams import session_for_exam, today
+from rescueops.training.exams import session_for_exam
 from rescueops.training.schemas import (
     CertificateIssueIn,
     CertificateIssueOut,
@@ -71,10 +71,6 @@ KIND_LETTERS = {CourseKind.first_aider.value: "JH", CourseKind.junior_first_aide
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SOURCE = "training"  # members_certificate.source of the roster copies
 STATUSES = ("valid", "expired", "revoked")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- numbers ---------------------------------------------------------------------------------------------------
@@ -168,9 +164,7 @@ async def _to_certify(session: dict[str, Any]) -> list[dict[str, Any]]:
 async def issue_certificates(principal: Principal, code: str, data: CertificateIssueIn | None = None) -> CertificateIssueOut:
     """Certificates for every trainee of the session who passed and has none of it yet, in one transaction."""
     session = await session_for_exam(principal, code, "training.certify")
-    # By default the server's date, the one the roster judges its certificates on (members.service), so a certificate
-    # issued late in the Chinese evening is not "not yet valid" on the member page until the server's midnight.
-    issued_on = (data.issued_on if data else None) or min(date.today(), today())
+    issued_on = (data.issued_on if data else None) or china_today()
     if not session["certificate_type"]:
         raise InvalidInput(f"The course of session {code} leads to no certificate.", code="no_certificate")
     if session["status"] == SessionStatus.cancelled.value:
@@ -178,7 +172,7 @@ async def issue_certificates(principal: Principal, code: str, data: CertificateI
     if not session["exam_required"] and session["status"] != SessionStatus.completed.value:
         raise InvalidInput("Without an exam a certificate is earned by attending every hour: mark the session completed first.",
                            code="session_not_completed")
-    if issued_on > today():
+    if issued_on > china_today():
         raise field_error("issued_on", "cannot be in the future")
     if issued_on < session["starts_on"]:
         raise field_error("issued_on", f"cannot be before the session starts ({session['starts_on']})")
@@ -197,7 +191,7 @@ async def issue_certificates(principal: Principal, code: str, data: CertificateI
         prefix = number_prefix(session["course_kind"], session["unit_code"], issued_on)
         last = await reserve_serials(prefix, len(candidates))
         numbers = [certificate_number(prefix, serial) for serial in range(last - len(candidates) + 1, last + 1)]
-        now = _now()
+        now = utc_now()
         copies = await MemberCertificate.insert(*[MemberCertificate(
             person=c["person"], type=version["certificate_type"], number=number, issued_on=issued_on, expires_on=expires_on,
             source=SOURCE, created_at=now) for c, number in zip(candidates, numbers, strict=True)]).returning(
@@ -273,7 +267,7 @@ async def get_certificate(principal: Principal, number: str) -> TrainingCertific
     row = await _visible(principal, number)
     users = await _user_names([row["issued_by"], row["revoked_by"]])
     return TrainingCertificateOut(
-        **_summary(row, today()).model_dump(), person_id=row["person"], id_number=mask_id(row["last4"]), course_version=row["version"],
+        **_summary(row, china_today()).model_dump(), person_id=row["person"], id_number=mask_id(row["last4"]), course_version=row["version"],
         syllabus=row["syllabus"], hours=Decimal(str(row["hours"])), examiner_name=row["examiner_name"], sitting_attempt=row["attempt"],
         revoked_reason=row["revoked_reason"], issued_by=users.get(row["issued_by"], ""), revoked_by=users.get(row["revoked_by"], ""),
         verify_url=verify_url(row["verify_token"]))
@@ -284,7 +278,7 @@ _NUMBER_TEXT = re.compile(r"[0-9A-Z]+")
 
 def _filtered(principal: Principal, *, q: str = "", kind: str = "", unit_code_path: str | None = None, year: int | None = None,
               status: str = "", on: date | None = None) -> Any:
-    on = on or today()
+    on = on or china_today()
     conditions = []
     scope = within(TrainingCertificate.unit_path, scopes_for(principal, "training.view"))
     if scope is not None:
@@ -335,7 +329,7 @@ async def list_certificates(principal: Principal, page: PageParams, *, q: str = 
     if not scopes_for(principal, "training.view"):
         raise PermissionDenied("Your roles do not allow viewing training certificates.", code="forbidden")
     _check_filters(kind, status, year)
-    on = today()
+    on = china_today()
     conditions = _filtered(principal, q=q, kind=kind, unit_code_path=await _unit_path(unit), year=year, status=status, on=on)
     query = TrainingCertificate.select(*_COLUMNS)
     count = TrainingCertificate.count()
@@ -371,7 +365,7 @@ async def revoke(principal: Principal, number: str, data: CertificateRevokeIn) -
     row = await _visible(principal, number, "training.certify")
     async with write_transaction():
         won = await TrainingCertificate.update({
-            TrainingCertificate.revoked_on: today(), TrainingCertificate.revoked_reason: data.reason,
+            TrainingCertificate.revoked_on: china_today(), TrainingCertificate.revoked_reason: data.reason,
             TrainingCertificate.revoked_by: principal.user_id, TrainingCertificate.member_certificate: None,
         }).where((TrainingCertificate.id == row["id"]) & TrainingCertificate.revoked_on.is_null()).returning(TrainingCertificate.id)
         if not won:
@@ -512,7 +506,7 @@ _PUBLIC = (
 
 
 def _public(row: dict[str, Any]) -> PublicCertificateOut:
-    on = today()
+    on = china_today()
     return PublicCertificateOut(
         status=status_of(row, on), judged_on=on, certificate_name_zh=row["certificate_name_zh"] or "",
         certificate_name_en=row["certificate_name_en"] or "", course_name_zh=row["course_name_zh"],

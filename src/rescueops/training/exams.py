@@ -19,7 +19,7 @@ Rules (docs/training.md, "Exams and certificates"):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from rescueops import spreadsheets
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, can
 from rescueops.accounts.tables import Role
-from rescueops.calendar import china_today
+from rescueops.calendar import china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.paths import is_under
 from rescueops.errors import Conflict, InvalidInput, NotFound, PermissionDenied, field_error
@@ -57,12 +57,6 @@ from rescueops.training.tables import (
 MAX_RESITS = 2
 MAX_ATTEMPTS = 1 + MAX_RESITS
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-today = china_today
 
 
 def _decimal(value: Any) -> Decimal:
@@ -134,7 +128,7 @@ def _examiner_problem(examiner: dict[str, Any], session: dict[str, Any], held_on
 async def examiner_choices(principal: Principal, code: str, held_on: date | None = None) -> list[ExamExaminerChoice]:
     """The session's examiner pool on ``held_on`` (default today), those who taught it marked as refused."""
     session = await session_for_exam(principal, code)
-    on = held_on or today()
+    on = held_on or china_today()
     rows = await Examiner.select(
         Examiner.all_columns(), Examiner.person.name.as_alias("name"), Examiner.unit.name_zh.as_alias("unit_name"),
     ).where(Examiner.active == True).order_by(Examiner.unit_path, Examiner.id)  # noqa: E712
@@ -228,7 +222,7 @@ async def open_sitting(principal: Principal, code: str, data: ExamSittingIn) -> 
                                code="nobody_to_resit")
         rows = await ExamSitting.insert(ExamSitting(
             session=session["id"], examiner=examiner["id"], attempt=attempt, held_on=data.held_on, created_by=principal.user_id,
-            created_at=_now())).returning(ExamSitting.id)
+            created_at=utc_now())).returning(ExamSitting.id)
         await accounts.record_audit(principal, "training.exam.open", "session", code, session["unit_path"],
                                     {"attempt": attempt, "examiner": examiner["id"], "held_on": str(data.held_on)})
     return next(s for s in await list_sittings(principal, code) if s.id == rows[0]["id"])
@@ -262,7 +256,7 @@ async def enter_scores(principal: Principal, code: str, attempt: int, data: Exam
     if not _may_score(principal, sitting, session["unit_path"]):
         raise PermissionDenied(f"Only the examiner of this sitting ({sitting['examiner_name']}) enters its results (教考分离).",
                                code="not_the_examiner")
-    if sitting["held_on"] > today():
+    if sitting["held_on"] > china_today():
         raise InvalidInput(f"The sitting is on {sitting['held_on']}: enter its results on or after that day.", code="sitting_ahead")
     if attempt < len(sittings):
         raise Conflict(f"Re-sit {len(sittings)} is open: the results of sitting {attempt} can no longer change.", code="sitting_closed")
@@ -321,7 +315,7 @@ async def enter_scores(principal: Principal, code: str, attempt: int, data: Exam
         await ExamScore.insert(*[ExamScore(
             sitting=sitting["id"], enrolment=item.enrolment_id, theory=item.theory, practical=item.practical, absent=item.absent,
             passed=passes(item.theory, item.practical, item.absent, theory_pass, practical_pass), entered_by=principal.user_id,
-            entered_at=_now()) for item in rows])
+            entered_at=utc_now()) for item in rows])
         await accounts.record_audit(principal, "training.exam.scores", "session", code, session["unit_path"], {
             "attempt": attempt, "results": [item.model_dump() for item in rows]})
     return await results(principal, code)

@@ -12,7 +12,7 @@ granted the examiner role over their unit, so they sign in and enter the scores 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.accounts.schemas import GrantIn
 from rescueops.accounts.tables import Role, RoleAssignment, User
-from rescueops.calendar import CHINA, add_months, china_today
+from rescueops.calendar import CHINA, add_months, china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import database
 from rescueops.db.pagination import PageParams
@@ -62,12 +62,6 @@ EXAMINER_UNITS = (OrgKind.county.value, OrgKind.league.value, OrgKind.region.val
 EXPORT_MAX = 20000
 KIND_ZH = {InstructorKind.full_time.value: "专职", InstructorKind.part_time.value: "兼职"}
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-today = china_today
 
 
 def _view_scopes(principal: Principal) -> list[str]:
@@ -215,7 +209,7 @@ async def list_instructors(principal: Principal, page: PageParams, *, unit: str 
                            on: date | None = None) -> tuple[list[InstructorOut], int]:
     """Instructors within the caller's scopes (optionally under ``unit``, of a kind, with a star grade, due for a
     refresher — active ones only — or active/inactive), by unit and name; sessions and hours of ``on``'s year."""
-    on = on or today()
+    on = on or china_today()
     conditions = _instructor_filters(_view_scopes(principal), unit_path=await _filter_unit(unit), kind=kind, stars=stars, due=due,
                                      active=active, on=on)
     query = Instructor.select(*_INSTRUCTOR_COLUMNS).order_by(Instructor.unit_path, Instructor.person.name, Instructor.id)
@@ -243,7 +237,7 @@ async def _visible_instructor(principal: Principal, instructor_id: int, action: 
 
 
 async def get_instructor(principal: Principal, instructor_id: int, *, on: date | None = None) -> InstructorDetail:
-    on = on or today()
+    on = on or china_today()
     row = await _visible_instructor(principal, instructor_id)
     history = await InstructorStar.select(InstructorStar.all_columns()).where(InstructorStar.instructor == instructor_id).order_by(
         InstructorStar.awarded_on, ascending=False).order_by(InstructorStar.id, ascending=False)
@@ -270,11 +264,11 @@ async def register_instructor(principal: Principal, data: InstructorIn) -> Instr
         rows = await Instructor.insert(Instructor(
             person=person_id, unit=unit["id"], unit_path=unit["path"], kind=data.kind.value, qualification_number=data.qualification_number,
             qualified_on=data.qualified_on, qualification_expires_on=data.qualification_expires_on,
-            last_refresher_on=data.last_refresher_on, stars=data.stars, active=True, created_at=_now())).returning(Instructor.id)
+            last_refresher_on=data.last_refresher_on, stars=data.stars, active=True, created_at=utc_now())).returning(Instructor.id)
         instructor_id = rows[0]["id"]
         if data.stars:
-            await InstructorStar.insert(InstructorStar(instructor=instructor_id, stars=data.stars, awarded_on=today(),
-                                                       reason="登记时的星级 star grade on registering", by_user=principal.user_id, at=_now()))
+            await InstructorStar.insert(InstructorStar(instructor=instructor_id, stars=data.stars, awarded_on=china_today(),
+                                                       reason="登记时的星级 star grade on registering", by_user=principal.user_id, at=utc_now()))
         await accounts.record_audit(principal, "training.instructor.register", "instructor", str(instructor_id), unit["path"],
                                     {"person": person_id, "unit": unit["code"], "kind": data.kind.value, "stars": data.stars,
                                      "qualification_number": data.qualification_number})
@@ -331,7 +325,7 @@ async def change_stars(principal: Principal, instructor_id: int, data: StarChang
     row = await _visible_instructor(principal, instructor_id, "training.instructors")
     async with write_transaction():
         await InstructorStar.insert(InstructorStar(instructor=instructor_id, stars=data.stars, awarded_on=data.awarded_on,
-                                                   reason=data.reason, by_user=principal.user_id, at=_now()))
+                                                   reason=data.reason, by_user=principal.user_id, at=utc_now()))
         latest = await InstructorStar.select(InstructorStar.stars).where(InstructorStar.instructor == instructor_id).order_by(
             InstructorStar.awarded_on, ascending=False).order_by(InstructorStar.id, ascending=False).first()
         await Instructor.update({Instructor.stars: latest["stars"]}).where(Instructor.id == instructor_id)
@@ -344,7 +338,7 @@ async def change_stars(principal: Principal, instructor_id: int, data: StarChang
 async def county_checks(principal: Principal, unit: str | None = None, *, on: date | None = None) -> list[CountyCheck]:
     """For each county (旗县区) within the caller's scopes (and under ``unit``): the active full-time instructors with a
     qualification valid on ``on``, against ``FULL_TIME_PER_COUNTY``. One grouped query."""
-    on = on or today()
+    on = on or china_today()
     scopes = _view_scopes(principal)
     narrowed = await _filter_unit(unit)
     params: list[Any] = [True, InstructorKind.full_time.value, on, on, OrgKind.county.value]
@@ -376,7 +370,7 @@ DUE_ZH = {"refresher": "超过12个月未复训", "expiring": "资格90天内到
 async def export_instructors(principal: Principal, *, unit: str | None = None, kind: InstructorKind | None = None,
                              stars: int | None = None, due: bool | None = None, active: bool | None = None) -> bytes:
     """The instructor list (same filters) and the county checks as an .xlsx workbook, Chinese headers; ID numbers masked."""
-    on = today()
+    on = china_today()
     items, _ = await list_instructors(principal, PageParams(limit=EXPORT_MAX), unit=unit, kind=kind, stars=stars, due=due, active=active, on=on)
     checks = await county_checks(principal, unit, on=on)
     book = Workbook()
@@ -433,7 +427,7 @@ async def _instructor_people(person_ids: list[int]) -> set[int]:
 
 async def list_examiners(principal: Principal, page: PageParams, *, unit: str | None = None,
                          active: bool | None = None) -> tuple[list[ExaminerOut], int]:
-    on = today()
+    on = china_today()
     conditions = [c for c in (within(Examiner.unit_path, _view_scopes(principal)),) if c is not None]
     narrowed = await _filter_unit(unit)
     if narrowed:
@@ -454,7 +448,7 @@ async def get_examiner(principal: Principal, examiner_id: int) -> ExaminerOut:
     if row is None:
         raise NotFound(f"No examiner #{examiner_id}, or they are outside your scope.")
     authorize(principal, "training.view", row["unit_path"], hide=True)
-    return _examiner_out(row, today(), await _instructor_people([row["person"]]))
+    return _examiner_out(row, china_today(), await _instructor_people([row["person"]]))
 
 
 async def _login_for(principal: Principal, username: str, person_id: int) -> dict[str, Any]:
@@ -488,7 +482,7 @@ async def register_examiner(principal: Principal, data: ExaminerIn) -> ExaminerO
                 raise Conflict(f"This person's record is tied to the login '{linked['username']}' already.", code="account_taken")
         rows = await Examiner.insert(Examiner(
             person=person_id, unit=unit["id"], unit_path=unit["path"], qualification_number=data.qualification_number,
-            qualified_until=data.qualified_until, active=True, created_at=_now())).returning(Examiner.id)
+            qualified_until=data.qualified_until, active=True, created_at=utc_now())).returning(Examiner.id)
         examiner_id = rows[0]["id"]
         if user is not None:
             await Person.update({Person.user: user["id"]}).where(Person.id == person_id)

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from rescueops.accounts.access import authorize, can, can_anywhere, scopes_for
 from rescueops.accounts.auth import requires, signed_in
+from rescueops.calendar import china_today
 from rescueops.db.pagination import Page, PageParams
 from rescueops.db.paths import is_under, within
 from rescueops.errors import DomainError, InvalidInput, PermissionDenied, field_error
@@ -446,7 +447,7 @@ async def _session_page(request: Request, code: str, *, day: str = "", error: st
     manage = can(user, "training.manage", session["unit_path"])
     awareness = session["course_kind"] == CourseKind.awareness.value
     sheet = await session_service.attendance_sheet(user, code) if not awareness else None
-    days = [d for d in (sheet.days if sheet else []) if d <= session_service.today()]
+    days = [d for d in (sheet.days if sheet else []) if d <= china_today()]
     try:
         chosen = date.fromisoformat(day) if day else None
     except ValueError:
@@ -919,7 +920,7 @@ async def instructor_page(request: Request, instructor_id: int, *, error: str | 
     may_edit = can(request.user, "training.instructors", unit["path"])
     return page(request, "training/instructor.html", status_code=status_code, error=error, i=detail, may_edit=may_edit,
                 units=await _units_for(request, "training.instructors", instructors.INSTRUCTOR_UNITS) if may_edit else [],
-                today=instructors.today(), **_staff_labels())
+                today=china_today(), **_staff_labels())
 
 
 async def examiners_page(request: Request, *, error: str | None = None, status_code: int = 200,
@@ -1188,7 +1189,7 @@ def _percent_of(actual: int, target: int | None) -> str:
 
 
 def _year_of(text: str) -> int:
-    return int(text) if text.strip().isdigit() else date.today().year
+    return int(text) if text.strip().isdigit() else china_today().year
 
 
 async def _training_units(request: Request) -> list[dict[str, Any]]:

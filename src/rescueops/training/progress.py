@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from piccolo.table import Table
@@ -19,6 +19,7 @@ from piccolo.table import Table
 from rescueops import spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can
+from rescueops.calendar import china_today, utc_now
 from rescueops.db.engine import database, write_transaction
 from rescueops.db.paths import scopes_sql, under
 from rescueops.equipment.tables import Aed
@@ -133,10 +134,6 @@ YEARS = (2000, 2100)  # the years a target table may be for
 _CERTIFIED = ", ".join(f"'{kind.value}'" for kind in CERTIFIED_KINDS)
 _JUNIOR, _AWARENESS = CourseKind.junior_first_aider.value, CourseKind.awareness.value
 _LINE_KINDS = (OrgKind.region, OrgKind.league, OrgKind.county)  # what a unit line or a child in the breakdown may be
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _raw(sql: str, **params: Any) -> Any:
@@ -372,7 +369,7 @@ async def import_targets(principal: Principal, unit_code: str, year: int, file_n
                            details=[e.model_dump() for e in report.errors[:200]])
     units = {row["code"]: row["id"] for row in await OrgUnit.select(OrgUnit.id, OrgUnit.code).where(
         OrgUnit.code.is_in([line.line_unit_code for line in lines if line.line_unit_code] or ["-"]))}
-    now = _now()
+    now = utc_now()
     async with write_transaction():
         replaced = await Target.count().where((Target.unit == unit["id"]) & (Target.year == year))
         await Target.delete().where((Target.unit == unit["id"]) & (Target.year == year))
@@ -482,7 +479,7 @@ async def progress(principal: Principal, unit_code: str, year: int, on: date | N
     """A unit's year against its allocation table, broken down by its children, and where it stands on the plans' goals."""
     unit = await _unit(unit_code)
     authorize(principal, "training.view", unit["path"])
-    on = on or date.today()
+    on = on or china_today()
     this_month = on.replace(day=1)
     units = await OrgUnit.select(OrgUnit.id, OrgUnit.code, OrgUnit.kind, OrgUnit.parent, OrgUnit.path, OrgUnit.name_zh, OrgUnit.name_en,
                                  OrgUnit.population_2020).where(under(OrgUnit.path, unit["path"]))

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from pydantic import BaseModel, ConfigDict
 
 from rescueops.accounts.auth import requires, signed_in
+from rescueops.calendar import china_today
 from rescueops.db.pagination import Page, PageParams
 from rescueops.errors import field_error
 from rescueops.members.routes import XLSX, FileUpload
@@ -451,7 +452,7 @@ class TargetUpload(BaseModel):
 
 
 def _this_year(year: int | None) -> int:
-    return year or date.today().year
+    return year or china_today().year
 
 
 class TargetController(Controller):

@@ -9,7 +9,7 @@ four-digit serial per branch and year (TR-150426-2025-0007).
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -22,7 +22,7 @@ from piccolo.table import Table
 from rescueops import crypto, spreadsheets, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
-from rescueops.calendar import china_today
+from rescueops.calendar import china_today, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import Page, PageParams
 from rescueops.db.paths import is_under, under, within
@@ -85,12 +85,6 @@ SESSION_UNIT_KINDS = (OrgKind.county, OrgKind.league)
 _UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.exceptions.UniqueViolationError)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-today = china_today
-
 
 def _province(path: str) -> str:
     """The first level of an org path: the region (自治区) the unit is in."""
@@ -137,7 +131,7 @@ async def load_courses(entries: list[dict[str, Any]] | None = None) -> list[str]
                 existing = await CourseVersion.select(CourseVersion.id).where(
                     (CourseVersion.course == course_id) & (CourseVersion.version == version["version"])).first()
                 if existing is None:
-                    await CourseVersion.insert(CourseVersion(course=course_id, version=version["version"], created_at=_now(), **values))
+                    await CourseVersion.insert(CourseVersion(course=course_id, version=version["version"], created_at=utc_now(), **values))
                     added.append(f"{entry['code']} v{version['version']}")
                 elif await TrainingSession.exists().where(TrainingSession.course_version == existing["id"]):
                     current = await CourseVersion.select(*[getattr(CourseVersion, n) for n in (*_VERSION_FIELDS, "certificate_type")]
@@ -205,7 +199,7 @@ async def publish_version(principal: Principal, code: str, data: CourseVersionIn
         await CourseVersion.insert(CourseVersion(
             course=course["id"], version=version, syllabus=data.syllabus, hours=data.hours, exam_required=data.exam_required,
             theory_pass=data.theory_pass, practical_pass=data.practical_pass, certificate_type=type_id,
-            validity_months=data.validity_months, created_by=principal.user_id, created_at=_now()))
+            validity_months=data.validity_months, created_by=principal.user_id, created_at=utc_now()))
         await accounts.record_audit(principal, "training.course.version", "course", code, "/",
                                     {"version": version, **data.model_dump(mode="json")})
     return await get_course(code)
@@ -249,7 +243,7 @@ async def create_organisation(principal: Principal, data: OrganisationIn) -> Org
         if await Organisation.exists().where((Organisation.unit == unit["id"]) & (Organisation.name == data.name)):
             raise Conflict(f"{unit['name_zh']} already has an organisation named '{data.name}'.", code="duplicate_organisation")
         rows = await Organisation.insert(Organisation(unit=unit["id"], unit_path=unit["path"], name=data.name, kind=data.kind.value,
-                                                      sector=data.sector.value, created_at=_now())).returning(Organisation.id)
+                                                      sector=data.sector.value, created_at=utc_now())).returning(Organisation.id)
         await accounts.record_audit(principal, "training.organisation.create", "organisation", str(rows[0]["id"]), unit["path"],
                                     data.model_dump(mode="json"))
     row = await Organisation.select(*_ORGANISATION_COLUMNS).where(Organisation.id == rows[0]["id"]).first()
@@ -352,7 +346,7 @@ async def plan_session(principal: Principal, data: SessionIn) -> SessionDetail:
                     code=code, course_version=version["id"], unit=unit["id"], unit_path=unit["path"], organisation=data.organisation_id,
                     sector=sector, base=base["id"] if base else None, place=data.place, title=data.title, starts_on=data.starts_on,
                     ends_on=data.ends_on, capacity=data.capacity, status=SessionStatus.planned.value, created_by=principal.user_id,
-                    created_at=_now()))
+                    created_at=utc_now()))
                 await accounts.record_audit(principal, "training.session.plan", "training_session", code, unit["path"],
                                             {**data.model_dump(mode="json"), "course_version": version["version"]})
             break
@@ -577,7 +571,7 @@ async def _enrol_one(principal: Principal, session: dict[str, Any], data: EnrolI
             Enrolment.id == enrolment["id"])
         return enrolment["id"]
     rows = await Enrolment.insert(Enrolment(session=session["id"], person=person_id, enrolled_by=principal.user_id,
-                                            enrolled_at=_now())).returning(Enrolment.id)
+                                            enrolled_at=utc_now())).returning(Enrolment.id)
     return rows[0]["id"]
 
 
@@ -673,7 +667,7 @@ async def check_enrolment_file(principal: Principal, code: str, file_name: str, 
     async with write_transaction():
         rows = await EnrolmentImport.insert(EnrolmentImport(
             session=session["id"], file_name=file_name, content_encrypted=crypto.encrypt_bytes(content), report=report.model_dump_json(),
-            uploaded_by=principal.user_id, uploaded_at=_now())).returning(EnrolmentImport.id)
+            uploaded_by=principal.user_id, uploaded_at=utc_now())).returning(EnrolmentImport.id)
     return report.model_copy(update={"batch_id": rows[0]["id"]})
 
 
@@ -686,7 +680,7 @@ async def commit_enrolment_import(principal: Principal, code: str, batch_id: int
         raise NotFound(f"No upload #{batch_id} of yours for session {code}; upload the file again.")
     if batch["committed_at"] is not None:
         raise Conflict("This file was imported already.", code="already_imported")
-    if batch["uploaded_at"] < _now() - IMPORT_KEPT:
+    if batch["uploaded_at"] < utc_now() - IMPORT_KEPT:
         raise Conflict("This upload is more than a day old and has expired; upload the file again.", code="import_expired")
     parsed = _read_list(batch["file_name"], crypto.decrypt_bytes(batch["content_encrypted"]))
     async with write_transaction():
@@ -698,7 +692,7 @@ async def commit_enrolment_import(principal: Principal, code: str, batch_id: int
                                details=[e.model_dump() for e in errors[:200]])
         for _, enrolment in valid:
             await _enrol_one(principal, session, enrolment)
-        await EnrolmentImport.update({EnrolmentImport.committed_at: _now(), EnrolmentImport.content_encrypted: ""}).where(
+        await EnrolmentImport.update({EnrolmentImport.committed_at: utc_now(), EnrolmentImport.content_encrypted: ""}).where(
             EnrolmentImport.id == batch_id)
         await accounts.record_audit(principal, "training.enrolment.import", "training_session", code, session["unit_path"],
                                     {"file": batch["file_name"], "enrolled": len(valid)})
@@ -708,7 +702,7 @@ async def commit_enrolment_import(principal: Principal, code: str, batch_id: int
 
 async def purge_enrolment_imports() -> str:
     """Housekeeping: uploaded trainee lists not committed within a day are deleted (they hold ID numbers)."""
-    cutoff = _now() - IMPORT_KEPT
+    cutoff = utc_now() - IMPORT_KEPT
     stale = await EnrolmentImport.count().where(EnrolmentImport.uploaded_at < cutoff)
     await EnrolmentImport.delete().where(EnrolmentImport.uploaded_at < cutoff)
     return f"{stale} trainee-list uploads removed"
@@ -726,7 +720,7 @@ async def record_attendance(principal: Principal, code: str, data: AttendanceIn)
         raise Conflict(f"The session is {session['status']}: attendance is recorded once it is open or running.", code="session_closed")
     if not session["starts_on"] <= data.day <= session["ends_on"]:
         raise field_error("day", f"{data.day} is not a day of the session ({session['starts_on']} – {session['ends_on']})")
-    if data.day > today():
+    if data.day > china_today():
         raise field_error("day", f"{data.day} is still to come")
     course_hours = Decimal(str(session["hours"]))
     async with write_transaction():
