@@ -57,12 +57,13 @@ async def test_demo_equipment_shows_what_logistics_staff_work_with(db) -> None:
 
 async def test_demo_team_has_its_monthly_training_planned(db) -> None:
     from rescueops.calendar import CHINA
+    from rescueops.db.pagination import PageParams
     from rescueops.drills import service as drills
 
     await demo.load_demo(get_settings())
     captain = await service.load_principal(await service.find_user_id("captain"))
-    planned = await drills.list_drills(captain, team="CF-WNT-01")
-    assert len(planned) == 3 and {d.scenario_id for d in planned} == {"water_rescue_monthly_training"}
+    planned, total = await drills.list_drills(captain, PageParams(), team="CF-WNT-01")
+    assert total == len(planned) == 3 and {d.scenario_id for d in planned} == {"water_rescue_monthly_training"}
     assert planned[0].starts_at.astimezone(CHINA).weekday() == 5  # a Saturday morning
 
 

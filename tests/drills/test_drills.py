@@ -61,7 +61,7 @@ async def test_a_captain_plans_a_monthly_training_from_the_library(client, make_
     assert first["equipment"]  # what the scenario asks for, unless the plan says otherwise
     assert await OutboxEvent.count().where(OutboxEvent.type == "drill.scheduled") == 3
     listed = await client.get("/api/v1/drills/?team=CF-WNT-01&start=2027-02-01T00:00:00Z", headers=bearer(captain))
-    assert [d["id"] for d in listed.json()] == [drills[1]["id"], drills[2]["id"]]
+    assert listed.json()["total"] == 2 and [d["id"] for d in listed.json()["items"]] == [drills[1]["id"], drills[2]["id"]]
 
 
 async def test_bad_plans_are_refused_and_write_nothing(client, make_user) -> None:
@@ -198,8 +198,8 @@ async def test_drills_are_seen_and_run_within_scope(client, make_user) -> None:
     drill_id = joint.json()[0]["id"]
     assert (await client.get(f"/api/v1/drills/{drill_id}", headers=bearer(baotou_captain))).status_code == 404
     assert (await client.get(f"/api/v1/drills/{drill_id}", headers=bearer(hss_captain))).status_code == 200  # an invited team
-    assert [d["id"] for d in (await client.get("/api/v1/drills/", headers=bearer(hss_captain))).json()] == [drill_id]
-    assert (await client.get("/api/v1/drills/", headers=bearer(baotou_captain))).json() == []
+    assert [d["id"] for d in (await client.get("/api/v1/drills/", headers=bearer(hss_captain))).json()["items"]] == [drill_id]
+    assert (await client.get("/api/v1/drills/", headers=bearer(baotou_captain))).json()["items"] == []
     cancel = await client.post(f"/api/v1/drills/{drill_id}/cancel", json={"reason": "大风"}, headers=bearer(hss_captain))
     assert cancel.status_code == 403  # only the organiser cancels
     cancelled = await client.post(f"/api/v1/drills/{drill_id}/cancel", json={"reason": "大风蓝色预警，改期"}, headers=bearer(supervisor))
@@ -261,4 +261,4 @@ async def test_a_drill_not_yet_begun_cannot_be_ended_and_a_closed_one_takes_no_c
     assert out.status_code == 409 and out.json()["code"] == "drill_not_open"
     unknown = await client.post("/api/v1/drills/", json=plan_body(organiser_team_code="NOPE-01"), headers=bearer(captain))
     assert unknown.status_code == 422 and "organiser_team_code" in unknown.text
-    assert (await client.get("/api/v1/drills/?team=NOPE-01", headers=bearer(captain))).json() == []
+    assert (await client.get("/api/v1/drills/?team=NOPE-01", headers=bearer(captain))).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}

@@ -46,6 +46,44 @@ async def _card(client, token: str, person_id: int) -> str:
     return response.json()["url"]
 
 
+
+async def test_the_calendar_and_the_list_come_in_pages_with_past_apart_from_upcoming(client, make_user, monkeypatch) -> None:
+    """A region's drills of every year would not fit one answer: the API and the calendar page give a page at a time with
+    the total; upcoming drills soonest first, past ones (over, or ended early) latest first."""
+    from rescueops.drills import pages
+
+    _, token = await _captain(client, make_user)
+    in_two_days, in_a_week, in_a_month, last_week, yesterday = [
+        await plan(client, token, starts_at=(datetime.now(UTC) + timedelta(days=d)).isoformat()) for d in (2, 7, 30, 3, 4)]
+    for drill, days_ago in ((last_week, 7), (yesterday, 1)):
+        await Drill.update({Drill.starts_at: datetime.now(UTC) - timedelta(days=days_ago),
+                            Drill.ends_at: datetime.now(UTC) - timedelta(days=days_ago) + timedelta(hours=3)}).where(Drill.id == drill["id"])
+
+    def ids(answer) -> list[int]:
+        assert answer.status_code == 200, answer.text
+        return [d["id"] for d in answer.json()["items"]]
+
+    upcoming = [in_two_days["id"], in_a_week["id"], in_a_month["id"]]
+    assert ids(await client.get("/api/v1/drills/?past=false", headers=bearer(token))) == upcoming
+    assert ids(await client.get("/api/v1/drills/?past=true", headers=bearer(token))) == [yesterday["id"], last_week["id"]]
+    first = await client.get("/api/v1/drills/?limit=2", headers=bearer(token))
+    assert ids(first) == [last_week["id"], yesterday["id"]] and first.json()["total"] == 5  # all of them, by start time
+    assert ids(await client.get("/api/v1/drills/?past=false&limit=2&offset=2", headers=bearer(token))) == [in_a_month["id"]]
+    assert (await client.get("/api/v1/drills/?limit=0", headers=bearer(token))).status_code == 422
+
+    monkeypatch.setattr(pages, "CALENDAR_PAGE", 2)
+    page_one = await client.get("/drills")
+    assert re.findall(r'href="/drills/(\d+)" class="drill-title"', page_one.text) == [str(i) for i in upcoming[:2]]
+    assert "第 1–2 场，共 3 场演练" in page_one.text and 'id="calendar-previous"' not in page_one.text
+    following = re.search(r'href="(/drills\?[^"]+)" id="calendar-next"', page_one.text).group(1)
+    page_two = await client.get(following.replace("&amp;", "&"))
+    assert re.findall(r'href="/drills/(\d+)" class="drill-title"', page_two.text) == [str(upcoming[2])]
+    assert "第 3–3 场，共 3 场演练" in page_two.text and 'id="calendar-next"' not in page_two.text
+    past = await client.get("/drills?past=true")
+    assert re.findall(r'href="/drills/(\d+)" class="drill-title"', past.text) == [str(yesterday["id"]), str(last_week["id"])]
+    assert 'id="calendar-pager"' not in past.text  # two fit one page
+
+
 async def test_every_page_renders_in_chinese_for_a_captain(client, make_user) -> None:
     team, token = await _captain(client, make_user)
     drill = await plan(client, token)

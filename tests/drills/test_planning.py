@@ -46,7 +46,7 @@ async def test_a_region_organised_drill_with_two_leagues_and_a_partner_province(
     for role, scope in (("captain", {"team": "BT-DH-01"}), ("league_supervisor", {"unit": "150200"}), ("league_supervisor", {"unit": "220000"})):
         _, token = await make_user(role, **scope)
         assert (await client.get(f"/api/v1/drills/{drill['id']}", headers=bearer(token))).status_code == 200, (role, scope)
-        assert [d["id"] for d in (await client.get("/api/v1/drills/", headers=bearer(token))).json()] == [drill["id"]]
+        assert [d["id"] for d in (await client.get("/api/v1/drills/", headers=bearer(token))).json()["items"]] == [drill["id"]]
         # Seeing is not running: only the organiser cancels.
         assert (await client.post(f"/api/v1/drills/{drill['id']}/cancel", json={"reason": "改期"}, headers=bearer(token))).status_code == 403
     _, ordos = await make_user("league_supervisor", unit="150600")
@@ -217,7 +217,7 @@ async def test_the_calendar_per_team_league_and_region(client, make_user) -> Non
     nowhere = await client.get("/drills?region=south")
     assert nowhere.status_code == 404 and 'id="page-error"' in nowhere.text
     listed = await client.get("/api/v1/drills/?region=central", headers=bearer(admin))
-    assert [d["id"] for d in listed.json()] == [central["id"]]
+    assert [d["id"] for d in listed.json()["items"]] == [central["id"]]
 
 
 async def test_a_drill_held_counts_towards_the_training_plan(client, make_user) -> None:

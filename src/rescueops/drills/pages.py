@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.dates import format_skeleton
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from rescueops.accounts.access import ROLE_ACTIONS, can, can_anywhere
 from rescueops.accounts.auth import requires, signed_in
 from rescueops.calendar import CHINA, in_china, utc_now
-from rescueops.db.pagination import PageParams
+from rescueops.db.pagination import MAX_OFFSET, PageParams
 from rescueops.drills import feed, library, service
 from rescueops.drills.library import DrillType, Scenario
 from rescueops.drills.routes import report_file
@@ -51,7 +51,7 @@ from rescueops.web.pages import page, problem, submit
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what a datetime-local input sends and shows
 PRESENT = ("active", "probation")
 OPEN = (DrillStatus.planned, DrillStatus.running)
-DONE = (DrillStatus.ended, DrillStatus.closed)
+CALENDAR_PAGE = 100  # drills a calendar page lists; older or later ones are a page away
 IMPROVEMENT_ROWS = 3  # blank improvement rows the evaluation form always offers
 SPARE_EQUIPMENT_ROWS = 2  # blank rows the planning form offers below the equipment list
 
@@ -355,19 +355,18 @@ async def region_choices() -> list[tuple[str, str]]:
     return whole + hubs
 
 
-async def calendar_page(request: Request, *, team: str = "", league: str = "", region: str = "", past: bool = False,
+async def calendar_page(request: Request, *, team: str = "", league: str = "", region: str = "", past: bool = False, offset: int = 0,
                         error: str | None = None, status_code: int = 200, plan_form: TrainingPlanForm | None = None) -> Template:
-    now = utc_now()
-    year = now.astimezone(CHINA).year
+    year = utc_now().astimezone(CHINA).year
     drills: list[DrillOut] = []
+    total = 0
     progress = []
     feed_link = None
     narrow = {"team": team or None, "under_code": league or None, "region": region or None}
+    params = PageParams(limit=CALENDAR_PAGE, offset=max(offset, 0))
     try:
-        if past:  # what is over (or was ended early), latest first
-            drills = [d for d in await service.list_drills(request.user, **narrow) if local(d.ends_at) < now or d.status in DONE][::-1]
-        else:
-            drills = [d for d in await service.list_drills(request.user, **narrow, start=now) if d.status not in DONE]
+        # past: what is over (or was ended early), latest first; otherwise what is to come or under way, soonest first
+        drills, total = await service.list_drills(request.user, params, **narrow, past=past)
         progress = await service.training_progress(request.user, year, **narrow)
         if team:
             await teams.get_team(request.user, team)  # only a team the caller may see
@@ -392,6 +391,7 @@ async def calendar_page(request: Request, *, team: str = "", league: str = "", r
     plan_form = plan_form or TrainingPlanForm(team_code=team or _manager_team(request), year=str(year))
     filters = {"team": team, "league": league, "region": region}
     return page(request, "drills/calendar.html", status_code=status_code, nav="drills", months=months, count=len(drills), past=past,
+                total=total, offset=params.offset, limit=params.limit,
                 filters=filters, error=error, can_plan=can_plan, feed_link=feed_link, my_feed=my_feed, progress=progress,
                 year=year, plan_form=plan_form, leagues=(await orgs.list_units(PageParams(limit=50), kind=OrgKind.league))[0],
                 regions=await region_choices(),
@@ -518,9 +518,10 @@ class DrillPages(Controller):
 
     @get("/drills")
     async def calendar(self, request: Request, team: FromQuery[str | None] = None, league: FromQuery[str | None] = None,
-                       region: FromQuery[str | None] = None, past: FromQuery[bool] = False) -> Template:
+                       region: FromQuery[str | None] = None, past: FromQuery[bool] = False,
+                       offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0) -> Template:
         return await calendar_page(request, team=(team or "").strip(), league=(league or "").strip(), region=(region or "").strip(),
-                                   past=past)
+                                   past=past, offset=offset)
 
     @post("/drills/training-plans")
     async def set_training_plan(self, request: Request, data: URLEncodedBody[TrainingPlanForm]) -> Template | Redirect:

@@ -4,9 +4,11 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from rescueops.accounts.auth import requires, signed_in
+from rescueops.db.pagination import Page, PageParams
 from rescueops.drills import feed, report, service
 from rescueops.drills.library import Scenario
 from rescueops.drills.schemas import (
@@ -56,14 +58,17 @@ class DrillController(Controller):
     async def plan(self, request: Request, data: JSONBody[DrillIn]) -> list[DrillOut]:
         return await service.plan_drill(request.user, data)
 
-    @get("/", summary="Drills the caller may see, by start time: of a team (?team=), a league or county (?unit=), a region "
-                      "(?region=: a regional hub's code, or the autonomous region's unit code)")
+    @get("/", summary="A page of the drills the caller may see, by start time: of a team (?team=), a league or county (?unit=), "
+                      "a region (?region=: a regional hub's code, or the autonomous region's unit code); ?past=true: only those "
+                      "over, latest first; ?past=false: only those to come or under way")
     async def list_drills(
-        self, request: Request, team: FromQuery[str | None] = None, unit: FromQuery[str | None] = None,
+        self, request: Request, page: NamedDependency[PageParams], team: FromQuery[str | None] = None, unit: FromQuery[str | None] = None,
         region: FromQuery[str | None] = None, start: FromQuery[datetime | None] = None, end: FromQuery[datetime | None] = None,
-        status: FromQuery[DrillStatus | None] = None,
-    ) -> list[DrillOut]:
-        return await service.list_drills(request.user, team=team, under_code=unit, region=region, start=start, end=end, status=status)
+        status: FromQuery[DrillStatus | None] = None, past: FromQuery[bool | None] = None,
+    ) -> Page[DrillOut]:
+        items, total = await service.list_drills(request.user, page, team=team, under_code=unit, region=region, start=start, end=end,
+                                                 status=status, past=past)
+        return Page.of(items, total, page)
 
     @get("/{drill_id:int}", summary="One drill")
     async def get_drill(self, request: Request, drill_id: FromPath[int]) -> DrillOut:

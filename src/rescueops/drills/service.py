@@ -15,6 +15,7 @@ from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.calendar import CHINA, add_months, china_today, in_china, quarter_hours, utc_now
 from rescueops.db import write_transaction
+from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
 from rescueops.db.statements import Statement
 from rescueops.drills import feed as feed_tokens
@@ -318,32 +319,43 @@ async def region_paths(region: str) -> list[str]:
     return [unit.path]
 
 
-async def list_drills(principal: Principal, *, team: str | None = None, under_code: str | None = None, region: str | None = None,
-                      start: datetime | None = None, end: datetime | None = None, status: DrillStatus | None = None) -> list[DrillOut]:
-    """Drills the caller may see (organised within their scopes, or with a team or a unit taking part within them), by start
-    time; ``team``, ``under_code`` (a league or county) and ``region`` (a hub's region or the whole autonomous region)
-    narrow them to those the team, unit or region takes part in."""
+DONE = (DrillStatus.ended, DrillStatus.closed)  # over, whatever its planned end said
+
+
+async def list_drills(principal: Principal, page: PageParams, *, team: str | None = None, under_code: str | None = None,
+                      region: str | None = None, start: datetime | None = None, end: datetime | None = None,
+                      status: DrillStatus | None = None, past: bool | None = None) -> tuple[list[DrillOut], int]:
+    """A page of the drills the caller may see (organised within their scopes, or with a team or a unit taking part within
+    them), and how many there are in all; ``team``, ``under_code`` (a league or county) and ``region`` (a hub's region or
+    the whole autonomous region) narrow them to those the team, unit or region takes part in. ``past``: only those over
+    (their end passed, or ended or closed), latest first; ``past=False``: only those still to come or under way, soonest
+    first; by default all, by start time."""
     scopes = scopes_for(principal, "drills.view")
     if not scopes:
         raise PermissionDenied("Your roles do not allow viewing drills.")
-    query = Drill.select(*_DRILL_COLUMNS).order_by(Drill.starts_at).order_by(Drill.id).where(_touching(scopes))
+    conditions = [_touching(scopes)]
     if team:
         try:
             team_id = (await teams.team_row(team))["id"]
         except NotFound:
-            return []  # as for a team out of scope: the answer does not tell which codes exist
-        query = query.where(Drill.id.is_in(DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)))
+            return [], 0  # as for a team out of scope: the answer does not tell which codes exist
+        conditions.append(Drill.id.is_in(DrillTeam.select(DrillTeam.drill).where(DrillTeam.team == team_id)))
     if under_code:
-        query = query.where(_touching([(await orgs.get_unit(under_code)).path]))
+        conditions.append(_touching([(await orgs.get_unit(under_code)).path]))
     if region:
-        query = query.where(_touching(await region_paths(region)))
+        conditions.append(_touching(await region_paths(region)))
     if start:
-        query = query.where(Drill.ends_at >= start)
+        conditions.append(Drill.ends_at >= start)
     if end:
-        query = query.where(Drill.starts_at < end)
+        conditions.append(Drill.starts_at < end)
     if status:
-        query = query.where(Drill.status == status.value)
-    return await _drill_outs(await query)
+        conditions.append(Drill.status == status.value)
+    if past is not None:
+        now, done = utc_now(), [s.value for s in DONE]
+        conditions.append(((Drill.ends_at < now) | Drill.status.is_in(done)) if past else (Drill.ends_at >= now) & Drill.status.not_in(done))
+    query, count = Drill.select(*_DRILL_COLUMNS).where(*conditions), Drill.count().where(*conditions)
+    query = query.order_by(Drill.starts_at, Drill.id, ascending=not past)
+    return await _drill_outs(await query.limit(page.limit).offset(page.offset)), await count
 
 
 ORGANISING_KINDS = (OrgKind.region, OrgKind.league, OrgKind.county)  # the branches: the autonomous region's, a league's, a county's
