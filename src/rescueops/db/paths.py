@@ -30,10 +30,15 @@ def is_under(path: str, ancestor_path: str) -> bool:
     return path.startswith(ancestor_path)
 
 
+def subtree_range(ancestor_path: str) -> tuple[str, str]:
+    """The [lower, upper) bounds of every path in ``ancestor_path``'s subtree (the ancestor included), for raw SQL too."""
+    return ancestor_path, ancestor_path[:-1] + "0"
+
+
 def under(column: Column, ancestor_path: str) -> Where:
     """``column`` holds a path inside ``ancestor_path``'s subtree (the ancestor included)."""
-    upper = ancestor_path[:-1] + "0"
-    return (column >= ancestor_path) & (column < upper)
+    lower, upper = subtree_range(ancestor_path)
+    return (column >= lower) & (column < upper)
 
 
 def within(column: Column, scopes: list[str]) -> Where | None:

@@ -363,7 +363,7 @@ async def calendar_page(request: Request, *, team: str = "", league: str = "", r
     progress = []
     feed_link = None
     narrow = {"team": team or None, "under_code": league or None, "region": region or None}
-    params = PageParams(limit=CALENDAR_PAGE, offset=max(offset, 0))
+    params = PageParams(limit=CALENDAR_PAGE, offset=offset)
     try:
         # past: what is over (or was ended early), latest first; otherwise what is to come or under way, soonest first
         drills, total = await service.list_drills(request.user, params, **narrow, past=past)

@@ -17,7 +17,7 @@ from rescueops.accounts.access import Principal, authorize, can, scopes_for
 from rescueops.calendar import CHINA, add_months, china_today, in_china, quarter_hours, utc_now
 from rescueops.db import write_transaction
 from rescueops.db.pagination import PageParams
-from rescueops.db.paths import within
+from rescueops.db.paths import subtree_range, within
 from rescueops.db.statements import Statement
 from rescueops.drills import feed as feed_tokens
 from rescueops.drills import library
@@ -307,7 +307,7 @@ def _touching(paths: list[str]) -> Any:
     def under_one(column: str) -> str:
         return "(" + " OR ".join(f"{column} >= {{}} AND {column} < {{}}" for _ in paths) + ")"
 
-    bounds = [bound for path in paths for bound in (path, path[:-1] + "0")]  # each subtree's range, as db.paths.under
+    bounds = [bound for path in paths for bound in subtree_range(path)]
     return WhereRaw(
         f'"drills_drill"."id" IN (SELECT d.id FROM drills_drill d WHERE {under_one("d.org_path")}'
         f" UNION SELECT dt.drill FROM drills_team dt JOIN teams_team t ON t.id = dt.team WHERE {under_one('t.path')}"
