@@ -140,6 +140,8 @@ def run(workers: int, *, backlog: int = 20_000, rate: float | None = None, secon
 
 def explain(result: dict[str, Any]) -> str:
     """Where the time of an event goes, from the CPU each part used while the backlog drained."""
+    from rescueops.events.bus import MESSAGE_EVENTS  # the app reads its settings on import: not in the parent's
+
     cpu = result["saturation"]["cpu_ms_per_event"]
     total = sum(cpu.values())
     cores = result["cores"]
@@ -149,7 +151,8 @@ def explain(result: dict[str, Any]) -> str:
         f"(target {TARGETS['events_per_s']}), p99 commit-to-apply {result['p99_ms']:.0f} ms at {result['offered_rate']:.0f} "
         f"events/s offered (target < {TARGETS['p99_ms']:.0f} ms).",
         f"CPU per event while the backlog drained: {parts}; {total:.3f} ms in all "
-        "(each event is one publish with its confirm and two quorum-queue deliveries, applied by two consumers; "
+        f"(the relay sends the events of one routing key together, up to {MESSAGE_EVENTS} a message: one publish with "
+        "its confirm, one delivery to each of the two quorum queues, and two consumers applying each event; "
         "the broker's figure is the whole broker, whatever else used it meanwhile).",
         f"On {cores} cores that caps the pipeline at {cores * 1000 / total:.0f} events/s if nothing else ran "
         f"({TARGETS['events_per_s']:,} events/s would need at most {cores * 1000 / TARGETS['events_per_s']:.2f} ms per event "

@@ -40,3 +40,22 @@ async def test_a_statement_runs_in_the_callers_transaction(db) -> None:
     except Undone:
         pass
     assert await name.rows("CF-WNT-01") == [{"name_zh": "翁牛特旗红十字应急救援队"}]
+
+
+async def test_a_bulk_insert_writes_the_rows_piccolo_would_and_skips_conflicts(db) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from rescueops.db.statements import BulkInsert
+    from rescueops.events.tables import ProcessedEvent
+
+    insert = BulkInsert(ProcessedEvent.key, ProcessedEvent.consumer, ProcessedEvent.event_id, ProcessedEvent.type,
+                        ProcessedEvent.processed_at, skip_conflicts_on=ProcessedEvent.key, returning=ProcessedEvent.key)
+    at = datetime(2026, 12, 8, 1, 30, tzinfo=UTC)
+    ids = [uuid.uuid4() for _ in range(3)]
+    rows = [(f"east.audit:{event_id}", "east.audit", event_id, "drill.planned", at) for event_id in ids]
+    assert sorted(await insert.run(rows[:2])) == sorted(row[0] for row in rows[:2])
+    assert await insert.run(rows) == [rows[2][0]]  # the two already there are skipped, and not returned
+    assert await insert.run([]) == []
+    stored = await ProcessedEvent.select(ProcessedEvent.key, ProcessedEvent.event_id, ProcessedEvent.processed_at).order_by(ProcessedEvent.id)
+    assert [(row["key"], row["event_id"], row["processed_at"]) for row in stored] == [(key, event_id, at) for key, _, event_id, _, _ in rows]

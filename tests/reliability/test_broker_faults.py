@@ -20,7 +20,7 @@ import pytest
 from rescueops.events import bus
 from rescueops.events.tables import OutboxEvent, ProcessedEvent, ReceivedEvent
 from tests.events import probe
-from tests.events.test_rabbitmq import broker, exactly_once, ready_messages, taken, tap, until  # noqa: F401 (broker: a fixture)
+from tests.events.test_rabbitmq import broker, carried, exactly_once, ready_messages, taken, tap, until  # noqa: F401 (broker: a fixture)
 from tests.reliability._services import rabbitmq_down
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("broker")]  # broker: the probe table, fresh
@@ -116,7 +116,7 @@ async def test_two_workers_relaying_one_outbox_publish_every_event_once(amqp_url
         await stream(produced, 40)
         await until(settled(len(produced)), 60, f"all {len(produced)} events applied")
         await asyncio.sleep(0.5)
-        copies = Counter(message.message_id for message in await taken(published))
+        copies = Counter(carried(await taken(published)))
     assert sorted(copies) == sorted(produced) and max(copies.values()) == 1  # each row published once, by one relay
     await assert_each_applied_once(produced)
     await queues_empty(amqp_url)

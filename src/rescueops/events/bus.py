@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from rescueops.calendar import utc_now
 from rescueops.db import write_transaction
 from rescueops.db.engine import database_unavailable
+from rescueops.db.statements import BulkInsert
 from rescueops.events import topology
 from rescueops.events.schemas import PAYLOADS, EventOut
 from rescueops.events.tables import DeadLetter, OutboxEvent, ProcessedEvent
@@ -61,7 +62,7 @@ _HANDLERS: dict[str, list[tuple[frozenset[str], Handler]]] = {purpose: [] for pu
 _BATCHED: set[Callable[..., Awaitable[None]]] = set()  # handlers registered with batch=True
 
 CLAIM_FOR = timedelta(minutes=2)  # longer than a batch can take to hand on; a dead holder's rows come back after it
-BATCH = 200
+BATCH = 500
 POLL_SECONDS = 0.5  # how often the idle in-process bus looks at the outbox
 # How often an idle relay looks at the outbox: it bounds the commit-to-publish delay, which must stay far below
 # the 250 ms commit-to-apply target (docs/performance.md); an empty look is one index probe.
@@ -69,7 +70,11 @@ RELAY_POLL_SECONDS = 0.05
 BACKOFF_START, BACKOFF_CAP = 0.5, 30.0  # seconds between attempts while the broker is away
 PUBLISH_TIMEOUT = 15.0
 RECONNECT_SECONDS = 2  # aio-pika's robust connection: pause between reconnection attempts
-APPLY_BATCH = 100  # most messages a consumer applies in one transaction (what arrived while it applied the last batch)
+# Most events one message carries: the relay sends the events of one routing key together, so the broker's cost
+# (a confirm, a delivery per queue) is paid per message, not per event; a consumer applies what arrived while it
+# applied the last batch, up to APPLY_BATCH events, in one transaction.
+MESSAGE_EVENTS = 100
+APPLY_BATCH = 200
 SHUTDOWN_GRACE = 30.0  # seconds a stopping consumer waits for its in-flight handlers
 _RETRY_PAUSE = 0.02  # first pause before retrying a failed handler, doubled each time
 _DATABASE_PAUSE_CAP = 5.0  # a consumer waiting for the database looks again at least this often (and sees a stop)
@@ -154,11 +159,27 @@ def read_envelope(message: bytes | str | dict[str, Any] | EventOut) -> EventOut:
     return event
 
 
+def unpack(body: bytes | str) -> list[Any]:
+    """The envelopes a message carries: a JSON array of them (what a relay sends for several events of one routing
+    key) or one envelope. Each comes back parsed, except a body that is not JSON, which comes back whole for
+    :func:`read_envelope` to refuse."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return [body]
+    return data if isinstance(data, list) and data else [data]
+
+
 async def apply(consumer: str, message: bytes | str | dict[str, Any] | EventOut) -> Outcome:
     """Apply one event for ``consumer`` ("east.coordination"): its handlers and its processed-event row in
     one write transaction. A redelivery is a harmless "duplicate"; a bad message is "dead" with the reason.
     A handler's exception propagates (nothing written), for the caller to retry or dead-letter."""
     return (await apply_batch(consumer, [message]))[0]
+
+
+# The processed-event rows of a batch: one statement, the rows seen before skipped, the new ones' keys returned.
+_PROCESSED = BulkInsert(ProcessedEvent.key, ProcessedEvent.consumer, ProcessedEvent.event_id, ProcessedEvent.type,
+                        ProcessedEvent.processed_at, skip_conflicts_on=ProcessedEvent.key, returning=ProcessedEvent.key)
 
 
 async def apply_batch(consumer: str, messages: Sequence[bytes | str | dict[str, Any] | EventOut]) -> list[Outcome]:
@@ -181,10 +202,7 @@ async def apply_batch(consumer: str, messages: Sequence[bytes | str | dict[str, 
         return outcomes
     now = utc_now()
     async with write_transaction():
-        inserted = await ProcessedEvent.insert(*(ProcessedEvent(
-            key=key, consumer=consumer, event_id=event.event_id, type=event.type, processed_at=now,
-        ) for key, event in readable.items())).on_conflict(target=ProcessedEvent.key, action="DO NOTHING").returning(ProcessedEvent.key)
-        first = {row["key"] for row in inserted}
+        first = set(await _PROCESSED.run([(key, consumer, event.event_id, event.type, now) for key, event in readable.items()]))
         batched: dict[Callable[..., Awaitable[None]], list[EventOut]] = {}
         for key, event in readable.items():
             if key in first:
@@ -429,13 +447,27 @@ async def connect_with_backoff(url: str, stop: asyncio.Event) -> AbstractRobustC
     return None
 
 
-def _message(row: dict[str, Any]) -> Any:
+def by_routing_key(rows: list[dict[str, Any]], most: int = MESSAGE_EVENTS) -> list[list[dict[str, Any]]]:
+    """The rows of a claimed batch as messages: those of one routing key together, up to ``most`` a message,
+    each in outbox order (so the order within a queue is kept for the events of one key)."""
+    keyed: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        keyed.setdefault(row["routing_key"], []).append(row)
+    return [group[start:start + most] for group in keyed.values() for start in range(0, len(group), most)]
+
+
+def _message(rows: list[dict[str, Any]]) -> Any:
+    """One event: its envelope. Several (of one routing key, so of one type): a JSON array of their envelopes, the
+    first one's id as the message id; their number is in a header."""
     import aio_pika
 
-    body = EventOut.from_row({**row, "published_at": None}).model_dump_json().encode()
+    envelopes = [EventOut.from_row({**row, "published_at": None}).model_dump_json() for row in rows]
+    body = envelopes[0] if len(envelopes) == 1 else f"[{','.join(envelopes)}]"
+    first = rows[0]
     return aio_pika.Message(
-        body, content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=str(row["event_id"]),
-        type=row["type"], timestamp=row["occurred_at"], app_id="rescueops",
+        body.encode(), content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=str(first["event_id"]), type=first["type"],
+        timestamp=first["occurred_at"], app_id="rescueops", headers={topology.EVENTS_HEADER: len(rows)},
     )
 
 
@@ -458,22 +490,24 @@ class Relay:
         return self._exchange
 
     async def publish_pending(self) -> int:
-        """Publish one claimed batch; returns how many were confirmed. Raises when any was not (rows given back)."""
+        """Publish one claimed batch; returns how many events were confirmed. Raises when any was not (rows given back)."""
         exchange = await self._ensure_exchange()
         rows = await claim(self.holder, self.batch)
         if not rows:
             return 0
+        messages = by_routing_key(rows)
         results = await asyncio.gather(
-            *(exchange.publish(_message(row), routing_key=row["routing_key"], timeout=PUBLISH_TIMEOUT) for row in rows),
+            *(exchange.publish(_message(group), routing_key=group[0]["routing_key"], timeout=PUBLISH_TIMEOUT) for group in messages),
             return_exceptions=True,
         )
-        confirmed = [row["id"] for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
-        failures = [(row["id"], result) for row, result in zip(rows, results, strict=True) if isinstance(result, BaseException)]
+        confirmed = [row["id"] for group, result in zip(messages, results, strict=True) if not isinstance(result, BaseException)
+                     for row in group]
+        failed = [(group, result) for group, result in zip(messages, results, strict=True) if isinstance(result, BaseException)]
         await mark_sent(confirmed, self.holder)
         self.published += len(confirmed)
-        if failures:
-            error = failures[0][1]
-            await release([row_id for row_id, _ in failures], self.holder, f"{type(error).__name__}: {error}")
+        if failed:
+            error = failed[0][1]
+            await release([row["id"] for group, _ in failed for row in group], self.holder, f"{type(error).__name__}: {error}")
             raise error
         return len(confirmed)
 
@@ -500,9 +534,25 @@ def delivery_count(message: AbstractIncomingMessage) -> int:
 
 
 @dataclass
+class Delivery:
+    """A message in a consumer's hands, with the envelopes it carries (:func:`unpack`)."""
+
+    message: AbstractIncomingMessage
+    envelopes: list[Any]
+
+    def alone(self, envelope: Any) -> tuple[bytes, str]:
+        """The body and message id that ``envelope`` is dead-lettered with: the message as it came when it carried only
+        this one (a malformed body stays byte for byte), else the envelope by itself."""
+        if len(self.envelopes) == 1:
+            return self.message.body, self.message.message_id or ""
+        event_id = envelope.get("event_id", "") if isinstance(envelope, dict) else ""
+        return json.dumps(envelope, ensure_ascii=False).encode(), str(event_id)
+
+
+@dataclass
 class QueueConsumer:
-    """Consumes one queue in queue order: the messages that arrived together are applied in one transaction
-    (:func:`apply_batch`), each acknowledged after it committed."""
+    """Consumes one queue in queue order: the events of the messages that arrived together are applied in one
+    transaction (:func:`apply_batch`), each message acknowledged after it committed."""
 
     spec: topology.QueueSpec
     channel: AbstractChannel
@@ -514,7 +564,7 @@ class QueueConsumer:
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _work: set[asyncio.Future[None]] = field(default_factory=set)
-    _arrived: list[AbstractIncomingMessage] = field(default_factory=list)
+    _arrived: list[Delivery] = field(default_factory=list)
     _left_unsettled: bool = False  # a message was left for redelivery: acknowledging "all up to here" would take it too
 
     def __post_init__(self) -> None:
@@ -529,93 +579,121 @@ class QueueConsumer:
         # is never cut in the middle (which would also leak its database connection).
         self.pending += 1
         self.idle.clear()
-        self._arrived.append(message)
+        self._arrived.append(Delivery(message, unpack(message.body)))
         work = asyncio.ensure_future(self._in_turn())
         self._work.add(work)
         work.add_done_callback(self._work.discard)
         await asyncio.shield(work)
+
+    def _next_batch(self) -> list[Delivery]:
+        """What has arrived, in the order it came, up to :data:`APPLY_BATCH` events (at least one message)."""
+        taken = events = 0
+        while taken < len(self._arrived) and (not taken or events + len(self._arrived[taken].envelopes) <= APPLY_BATCH):
+            events += len(self._arrived[taken].envelopes)
+            taken += 1
+        batch, self._arrived = self._arrived[:taken], self._arrived[taken:]
+        return batch
 
     async def _in_turn(self) -> None:
         # The lock keeps batches one at a time; each takes what has arrived, in the order it came. A delivery's
         # own turn comes after the batch that took it, so when every turn is done, every delivery is.
         try:
             async with self._lock:
-                batch, self._arrived = self._arrived[:APPLY_BATCH], self._arrived[APPLY_BATCH:]
-                await self.handle_batch(batch)
+                await self.handle_batch(self._next_batch())
         finally:
             self.pending -= 1
             if not self.pending:
                 self.idle.set()
 
-    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
-        """Apply messages that arrived together in one transaction; when that fails (nothing was written), one by
-        one, so only a failing handler's message is retried or dead-lettered and a database outage is waited out."""
-        if len(messages) > 1:
+    async def handle_batch(self, deliveries: list[Delivery]) -> None:
+        """Apply the events of messages that arrived together in one transaction; when that fails (nothing was
+        written), message by message and event by event, so only a failing handler's event is retried or
+        dead-lettered and a database outage is waited out."""
+        if sum(len(delivery.envelopes) for delivery in deliveries) > 1:
             try:
-                outcomes = await apply_batch(self.spec.consumer, [message.body for message in messages])
+                outcomes = iter(await apply_batch(self.spec.consumer, [e for delivery in deliveries for e in delivery.envelopes]))
             except Exception:  # a handler failed or the database is away: go one by one
-                log.debug("batch failed; applying its messages one by one", exc_info=True, extra={"consumer": self.spec.consumer})
+                log.debug("batch failed; applying its events one by one", exc_info=True, extra={"consumer": self.spec.consumer})
             else:
                 try:
-                    if not self._left_unsettled and all(outcome.status != "dead" for outcome in outcomes):
+                    dead = [(delivery, envelope, outcome.reason) for delivery in deliveries for envelope in delivery.envelopes
+                            if (outcome := next(outcomes)).status == "dead"]
+                    for delivery, envelope, reason in dead:
+                        await self.dead_letter(delivery, envelope, reason)
+                    if not self._left_unsettled:
                         # One frame acknowledges the batch: earlier deliveries on this channel are all settled.
-                        await messages[-1].ack(multiple=True)
+                        await deliveries[-1].message.ack(multiple=True)
                     else:
-                        for message, outcome in zip(messages, outcomes, strict=True):
-                            await self.settle(message, outcome)
+                        for delivery in deliveries:
+                            await delivery.message.ack()
                 except Exception:  # the channel went away mid-way: the broker redelivers, the processed rows make that harmless
                     log.warning("could not settle a message; it will be redelivered", exc_info=True, extra={"consumer": self.spec.consumer})
                 return
-        for message in messages:
-            await self.handle(message)
+        for delivery in deliveries:
+            await self.handle(delivery)
 
-    async def settle(self, message: AbstractIncomingMessage, outcome: Outcome) -> None:
-        if outcome.status == "dead":
-            await self.dead_letter(message, outcome.reason)
-        else:
-            await message.ack()
+    async def _apply_waiting(self, envelope: Any) -> Outcome | Exception | None:
+        """Apply one event, waiting out a database outage; a failed handler's exception is returned (nothing was
+        written), None when the consumer is stopping while the database is away."""
+        pause = BACKOFF_START
+        while True:
+            try:
+                return await apply(self.spec.consumer, envelope)
+            except Exception as error:
+                if not database_unavailable(error):
+                    log.warning("event handler failed", exc_info=True, extra={"consumer": self.spec.consumer})
+                    return error
+                if self.stopping:
+                    return None
+                # Keep the message and wait: a database restart must not dead-letter every event.
+                log.warning("database unavailable (%s); retrying in %.1f s", error, pause, extra={"consumer": self.spec.consumer})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _DATABASE_PAUSE_CAP)
 
-    async def handle(self, message: AbstractIncomingMessage) -> None:
+    async def handle(self, delivery: Delivery) -> None:
+        """One message, event by event. A failed handler sends the message back to the queue (the events it did
+        apply find their processed rows next time) until the delivery limit, when the failing events are
+        dead-lettered and the rest stays applied."""
+        message = delivery.message
         try:
-            pause = BACKOFF_START
-            while True:
-                try:
-                    outcome = await apply(self.spec.consumer, message.body)
-                    break
-                except Exception as error:  # the handler failed and wrote nothing
-                    if database_unavailable(error):
-                        if self.stopping:
-                            self._left_unsettled = True
-                            return  # left unsettled: the broker redelivers it to the next consumer
-                        # Keep the message and wait: a database restart must not dead-letter every event.
-                        log.warning("database unavailable (%s); retrying in %.1f s", error, pause, extra={"consumer": self.spec.consumer})
-                        await asyncio.sleep(pause)
-                        pause = min(pause * 2, _DATABASE_PAUSE_CAP)
-                        continue
-                    attempts = delivery_count(message) + 1
-                    log.warning("event handler failed", exc_info=True, extra={"consumer": self.spec.consumer, "attempt": attempts})
-                    if attempts >= topology.DELIVERY_LIMIT:
-                        await self.dead_letter(message, f"handler failed {attempts} times: {type(error).__name__}: {error}")
-                    else:
-                        await asyncio.sleep(_RETRY_PAUSE * 2 ** attempts)  # no hot loop of redeliveries
-                        await message.nack(requeue=True)
+            dead: list[tuple[Any, str]] = []
+            failed: list[tuple[Any, Exception]] = []
+            for envelope in delivery.envelopes:
+                outcome = await self._apply_waiting(envelope)
+                if outcome is None:
+                    self._left_unsettled = True
+                    return  # left unsettled: the broker redelivers it to the next consumer
+                if isinstance(outcome, Exception):
+                    failed.append((envelope, outcome))
+                elif outcome.status == "dead":
+                    dead.append((envelope, outcome.reason))
+            if failed:
+                attempts = delivery_count(message) + 1
+                if attempts < topology.DELIVERY_LIMIT:
+                    await asyncio.sleep(_RETRY_PAUSE * 2 ** attempts)  # no hot loop of redeliveries
+                    await message.nack(requeue=True)
                     return
-            await self.settle(message, outcome)
+                dead += [(envelope, f"handler failed {attempts} times: {type(error).__name__}: {error}") for envelope, error in failed]
+            for envelope, reason in dead:
+                await self.dead_letter(delivery, envelope, reason)
+            await message.ack()
         except Exception:  # the channel went away mid-way: the broker redelivers, the processed row makes that harmless
             log.warning("could not settle a message; it will be redelivered", exc_info=True, extra={"consumer": self.spec.consumer})
 
-    async def dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
-        """Publish to the dead-letter exchange with the reason (confirmed), then acknowledge the original."""
+    async def dead_letter(self, delivery: Delivery, envelope: Any, reason: str) -> None:
+        """Publish one event (:meth:`Delivery.alone`) to the dead-letter exchange with the reason, confirmed; the caller
+        acknowledges the message it came in."""
         import aio_pika
 
-        headers = {key: value for key, value in (message.headers or {}).items() if key != "x-delivery-count"}
+        message = delivery.message
+        body, message_id = delivery.alone(envelope)
+        headers = {key: value for key, value in (message.headers or {}).items() if key not in ("x-delivery-count", topology.EVENTS_HEADER)}
         headers.update({topology.REASON_HEADER: reason[:500], topology.CONSUMER_HEADER: self.spec.consumer,
                         topology.ORIGINAL_KEY_HEADER: message.routing_key or ""})
         await self.dead_letter_exchange.publish(aio_pika.Message(
-            message.body, headers=headers, content_type=message.content_type, message_id=message.message_id,
+            body, headers=headers, content_type=message.content_type, message_id=message_id,
             type=message.type, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, app_id="rescueops",
         ), routing_key=self.spec.consumer, timeout=PUBLISH_TIMEOUT)
-        await message.ack()
         log.warning("message dead-lettered", extra={"consumer": self.spec.consumer, "reason": reason[:500]})
 
     async def stop(self) -> None:

@@ -8,6 +8,7 @@ from rescueops.accounts.access import Principal, scopes_for
 from rescueops.calendar import utc_now
 from rescueops.db.pagination import PageParams
 from rescueops.db.paths import within
+from rescueops.db.statements import BulkInsert
 from rescueops.errors import NotFound, PermissionDenied
 from rescueops.events.bus import handles
 from rescueops.events.schemas import PAYLOADS, EventOut, EventPayload, NotificationOut, NotificationsSent
@@ -58,10 +59,12 @@ async def record_received(events: list[EventOut], region: str) -> None:
     """The audit queue of each hub: every event that reached the hub is kept, with when it arrived (one insert
     for a consumer's batch)."""
     now = utc_now()
-    await ReceivedEvent.insert(*(ReceivedEvent(
-        region=region, event_id=event.event_id, type=event.type, routing_key=event.routing_key, source_region=event.source_region,
-        actor=event.actor, occurred_at=event.occurred_at, received_at=now,
-    ) for event in events))
+    await _RECEIVED.run([(region, event.event_id, event.type, event.routing_key, event.source_region, event.actor, event.occurred_at, now)
+                         for event in events])
+
+
+_RECEIVED = BulkInsert(ReceivedEvent.region, ReceivedEvent.event_id, ReceivedEvent.type, ReceivedEvent.routing_key,
+                       ReceivedEvent.source_region, ReceivedEvent.actor, ReceivedEvent.occurred_at, ReceivedEvent.received_at)
 
 
 # --- the in-app inbox ---------------------------------------------------------------------------

@@ -39,6 +39,8 @@ PREFETCH = 100
 REASON_HEADER = "x-rescueops-reason"
 CONSUMER_HEADER = "x-rescueops-consumer"
 ORIGINAL_KEY_HEADER = "x-rescueops-routing-key"
+# How many events a message carries (a relay sends those of one routing key together; see bus.unpack).
+EVENTS_HEADER = "x-rescueops-events"
 
 _COORDINATION_AGGREGATES = ("assistance", "deployment", "equipment_transfer")
 
