@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from openpyxl import load_workbook
 
 from rescueops.grading import service
 from rescueops.grading.schemas import AssessmentOpen
 from rescueops.grading.tables import Assessment, RubricVersion
+from rescueops.teams import service as teams
 from tests.accounts.test_auth import csrf_from
-from tests.grading.builders import admin_principal, level3_water_team
+from tests.grading.builders import TODAY, admin_principal, level3_water_team
 from tests.web.test_pages import sign_in
 
 
@@ -98,12 +100,19 @@ async def test_pages_are_scoped(client, make_user) -> None:
     assert page.status_code == 200 and 'id="open-water_rescue"' not in page.text and "申请测评" not in page.text
 
 
-async def test_dashboard_and_rubric_pages(client, make_user) -> None:
+async def test_dashboard_and_rubric_pages(client, make_user, monkeypatch) -> None:
     await level3_water_team(await admin_principal())
+    for code in ("WR-L3", "WR-L3-B"):  # two grades expiring, of which the page lists one
+        if code != "WR-L3":
+            await level3_water_team(await admin_principal(), code)
+        await teams.set_grade((await teams.team_row(code))["id"], "water_rescue", 3, TODAY - timedelta(days=700), TODAY + timedelta(days=20))
     await service.refresh_readiness()
+    monkeypatch.setattr(service, "DASHBOARD_LISTED", 1)
     await _as(client, make_user, "league_supervisor", unit="150400")
     board = await client.get("/grading/dashboard")
     assert board.status_code == 200 and "战备状态看板" in board.text
+    expiring = board.text.split('id="dashboard-expiring"')[1].split("</section>")[0]
+    assert expiring.count("<li>") == 1 and "仅列出前 1 项，共 2 项" in expiring
     assert board.text.count("<svg") >= 3 and 'id="readiness-map"' in board.text and 'data-unit="150426"' in board.text
     assert "类别 × 等级 × 盟市" in board.text and "赤峰市" in board.text
     workbook = await client.get("/grading/dashboard.xlsx")

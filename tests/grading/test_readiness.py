@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from rescueops.db.pagination import PageParams
 from rescueops.deployments import service as deployments
 from rescueops.deployments.schemas import DispatchIn, IncidentIn
 from rescueops.errors import PermissionDenied
 from rescueops.events import bus
+from rescueops.grading import readiness as rd
 from rescueops.grading import service
 from rescueops.grading.schemas import ReasonIn
 from rescueops.grading.tables import GradeAction, Readiness
@@ -67,10 +69,46 @@ async def test_dashboard_by_category_level_league(water, make_principal) -> None
     assert [(r.team_code, r.category) for r in board.expiring] == [("WR-01", "water_rescue")]
     # The records no longer support level 2 (nor any level): the dashboard flags it.
     assert [(r.team_code, r.granted_level, r.eligible_level) for r in board.below_grade] == [("WR-01", 2, None)]
-    assert board.below_grade[0].gap and sum(board.by_state.values()) == len(board.rows)
+    assert board.below_grade[0].gap and sum(board.by_state.values()) == len(board.rows) == board.rows_total
     assert set(board.by_region) == {"east", "central"}  # Donghe District lies in eastern Baotou
     only_water = await service.dashboard(region, category="water_rescue")
     assert {r.category for r in only_water.rows} == {"water_rescue"}
+
+
+async def test_the_dashboard_counts_every_row_in_the_database_and_reads_only_a_page(water, make_principal, monkeypatch) -> None:
+    # Grades ending today, in 90 days, in 91 days and yesterday: the first two are "expiring within 90 days".
+    for code, unit, ends in (("BT-01", "150202", 0), ("BT-02", "150203", 90), ("BT-03", "150204", 91), ("BT-04", "150205", -1)):
+        await make_team(code, unit=unit, members=1, active=True)
+        await teams.set_grade((await teams.team_row(code))["id"], "search_rescue", 3, TODAY - timedelta(days=300),
+                              TODAY + timedelta(days=ends))
+    team = await teams.team_row("WR-01")
+    await teams.set_grade(team["id"], "water_rescue", 2, TODAY - timedelta(days=1000), TODAY + timedelta(days=60))
+    await service.refresh_readiness()
+    region = await make_principal("region_coordinator", unit="150000")
+    whole = await service.dashboard(region, page=None)
+    rows = await Readiness.select().order_by(Readiness.team_path).order_by(Readiness.category)
+    assert whole.rows_total == len(whole.rows) == len(rows) > 6 and whole.limit is None
+    assert [(r.team_code, r.category) for r in whole.rows] == [(r["team_code"], r["category"]) for r in rows]
+    # The conditions the database filters on are the rules readiness.expiring and readiness.below_grade state.
+    assert {(r.team_code, r.category) for r in whole.expiring} == {(r["team_code"], r["category"]) for r in rows if rd.expiring(r, TODAY)}
+    assert {("BT-01", "search_rescue"), ("BT-02", "search_rescue"), ("WR-01", "water_rescue")} == {
+        (r.team_code, r.category) for r in whole.expiring}
+    assert [r.grade_valid_until for r in whole.expiring] == sorted(r.grade_valid_until for r in whole.expiring)  # soonest first
+    assert {(r.team_code, r.category) for r in whole.below_grade} == {(r["team_code"], r["category"]) for r in rows if rd.below_grade(r)}
+    assert whole.below_grade and whole.expiring_total == 3 and whole.below_grade_total == len(whole.below_grade)
+    # By seat: the mean score of the team-categories of each county (or league, for a team under no county).
+    seats: dict[str, list[int]] = {}
+    for r in rows:
+        seats.setdefault(r["county_code"] or r["league_code"], []).append(r["score"])
+    assert {(s.code, s.rows, s.score) for s in whole.seats} == {(code, len(v), round(sum(v) / len(v))) for code, v in seats.items()}
+
+    monkeypatch.setattr(service, "DASHBOARD_LISTED", 2)
+    page = await service.dashboard(region, page=PageParams(limit=4, offset=2))
+    assert [(r.team_code, r.category) for r in page.rows] == [(r.team_code, r.category) for r in whole.rows[2:6]]
+    assert (page.rows_total, page.limit, page.offset) == (len(rows), 4, 2)
+    assert page.expiring == whole.expiring[:2] and page.expiring_total == 3
+    assert page.counts == whole.counts and page.by_state == whole.by_state and page.seats == whole.seats and page.teams == whole.teams
+    assert sum(page.by_state.values()) == page.rows_total
 
 
 async def test_dashboard_is_scoped(water, make_principal) -> None:

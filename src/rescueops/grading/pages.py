@@ -325,15 +325,14 @@ async def readiness_map(board: DashboardOut) -> dict[str, Any]:
     placed = [u for u in units if u.lat is not None and u.lon is not None]
     seats = [*zip([u for u in placed if u.kind is OrgKind.county], geometry["counties"], strict=False),
              *zip([u for u in placed if u.kind is OrgKind.league], geometry["leagues"], strict=False)]
-    scores: dict[str, list[int]] = {}
-    for row in board.rows:
-        scores.setdefault(row.county_code or row.league_code, []).append(row.score)
+    scores = {seat.code: seat for seat in board.seats}
     dots = []
     for unit, dot in seats:
-        found = scores.get(unit.code, [])
-        mean = round(sum(found) / len(found)) if found else None
+        found = scores.get(unit.code)
+        mean = found.score if found else None
         dots.append({"x": dot["x"], "y": dot["y"], "label": dot["label"], "code": unit.code, "league": unit.kind is OrgKind.league,
-                     "teams": len(found), "score": mean, "colour": STATE_COLOURS[state_of(mean)] if mean is not None else "#cfd8dc"})
+                     "teams": found.rows if found else 0, "score": mean,
+                     "colour": STATE_COLOURS[state_of(mean)] if mean is not None else "#cfd8dc"})
     return {"width": geometry["width"], "height": geometry["height"], "areas": geometry["areas"], "dots": dots,
             "legend": [{"colour": colour, "label": labels()["state_labels"][state]} for state, colour in STATE_COLOURS.items()]
             + [{"colour": "#cfd8dc", "label": _("no team")}]}
@@ -344,7 +343,7 @@ async def dashboard_page(request: Request, area: str | None, category: str | Non
     board = await service.dashboard(user, area or None, category or None)
     categories = [c for c in await teams.list_categories() if c.graded]
     hubs = await orgs.list_hubs()
-    leagues = await orgs.units_by_code(sorted({r.league_code for r in board.rows}))
+    leagues = await orgs.units_by_code(sorted({count.league_code for count in board.counts}))
     table: dict[tuple[str, str], dict[int | None, int]] = {}
     for count in board.counts:
         table.setdefault((count.category, count.league_code), {})[count.level] = count.teams

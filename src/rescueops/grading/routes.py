@@ -4,11 +4,13 @@ from datetime import date
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from pydantic import BaseModel, ConfigDict
 
 from rescueops.accounts.access import scopes_for
 from rescueops.accounts.auth import requires, signed_in
+from rescueops.db.pagination import PageParams
 from rescueops.errors import field_error
 from rescueops.grading import service
 from rescueops.grading.schemas import (
@@ -150,8 +152,9 @@ class GradingController(Controller):
 
     @get("/dashboard", summary="Readiness by category, level and league; grades expiring within 90 days; teams below their "
          "grade (?area= a hub code or an org unit code)", guards=[requires("grading.readiness")])
-    async def dashboard(self, request: Request, area: FromQuery[str | None] = None, category: FromQuery[str | None] = None) -> DashboardOut:
-        return await service.dashboard(request.user, area, category)
+    async def dashboard(self, request: Request, page: NamedDependency[PageParams], area: FromQuery[str | None] = None,
+                        category: FromQuery[str | None] = None) -> DashboardOut:
+        return await service.dashboard(request.user, area, category, page)
 
     @get("/dashboard.xlsx", summary="The dashboard tables as .xlsx", guards=[requires("grading.readiness")], media_type=XLSX)
     async def dashboard_xlsx(self, request: Request, area: FromQuery[str | None] = None, category: FromQuery[str | None] = None) -> Response:

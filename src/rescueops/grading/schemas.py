@@ -335,6 +335,12 @@ class LevelCount(BaseModel):
     teams: int
 
 
+class SeatScore(BaseModel):
+    code: str = Field(description="A county's code, or a league's for its teams under no county")
+    rows: int = Field(description="Team-categories there")
+    score: int = Field(description="Their mean readiness score, 0–100")
+
+
 class DashboardOut(BaseModel):
     scope_label: str
     computed_on: date | None
@@ -342,9 +348,15 @@ class DashboardOut(BaseModel):
     by_state: dict[str, int]
     counts: list[LevelCount] = Field(description="Teams by category × level × league")
     by_region: dict[str, dict[str, int]] = Field(description="Hub region → readiness state → teams")
-    expiring: list[ReadinessOut] = Field(description="Grades expiring within 90 days")
-    below_grade: list[ReadinessOut]
-    rows: list[ReadinessOut]
+    seats: list[SeatScore] = Field(description="Mean readiness by county (or league seat), for the map")
+    expiring: list[ReadinessOut] = Field(description="Grades expiring within 90 days, soonest first (the first 50)")
+    expiring_total: int
+    below_grade: list[ReadinessOut] = Field(description="Teams whose records no longer support their grade (the first 50)")
+    below_grade_total: int
+    rows: list[ReadinessOut] = Field(description="A page of every team × category, by place")
+    rows_total: int
+    limit: int | None = Field(description="The page's size; null: every row (the export)")
+    offset: int
 
 
 # --- events ---------------------------------------------------------------------------------------

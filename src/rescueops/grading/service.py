@@ -14,6 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+from piccolo.query.functions.aggregate import Count, Max, Sum
+
 from rescueops import crypto, uploads
 from rescueops.accounts import service as accounts
 from rescueops.accounts.access import Principal, authorize, can, can_anywhere, scopes_for
@@ -67,6 +70,7 @@ from rescueops.grading.schemas import (
     RubricSummary,
     ScoreIn,
     ScoreOut,
+    SeatScore,
     SourceOut,
     StepOut,
     TeamCategoryGrading,
@@ -954,36 +958,78 @@ async def dashboard_scope(principal: Principal, scope: str | None) -> tuple[list
     return sorted(set(kept)), label
 
 
-async def dashboard(principal: Principal, scope: str | None = None, category: str | None = None) -> DashboardOut:
-    """The region dashboard from the precomputed readiness: by category × level × league, by hub region, the grades expiring
-    within 90 days and the teams whose evaluation dropped below their granted level."""
+# How many of the soonest-expiring grades and of the teams below their grade the dashboard lists (their totals are
+# counted whole); the export lists every one.
+DASHBOARD_LISTED = 50
+
+
+def _expiring_rows(on: date) -> Any:
+    """:func:`readiness.expiring` as a condition on the stored rows."""
+    return ((Readiness.grade_status == "active") & (Readiness.grade_valid_until >= on)
+            & (Readiness.grade_valid_until <= on + rd.EXPIRING_WITHIN))
+
+
+# :func:`readiness.below_grade` as a condition on the stored rows.
+_BELOW_GRADE_ROWS = ((Readiness.grade_status == "active") & Readiness.granted_level.is_not_null()
+                     & WhereRaw("(eligible_level IS NULL OR eligible_level > granted_level)"))
+
+
+async def dashboard(principal: Principal, scope: str | None = None, category: str | None = None,
+                    page: PageParams | None = PageParams()) -> DashboardOut:
+    """The region dashboard from the precomputed readiness: by category × level × league, by hub region and by seat
+    (counted in the database), the grades expiring within 90 days and the teams whose evaluation dropped below their
+    granted level (the first :data:`DASHBOARD_LISTED` of each, and how many there are), and a page of the rows.
+
+    What it reads does not grow with the area's teams, only the counting does. ``page`` None: every row and every
+    listed team (the export)."""
     paths, label = await dashboard_scope(principal, scope)
-    query = Readiness.select().order_by(Readiness.team_path).order_by(Readiness.category)
-    scoped = within(Readiness.team_path, paths)
-    if scoped is not None:
-        query = query.where(scoped)
-    if category:
-        query = query.where(Readiness.category == category)
-    rows = await query
-    on = max((r["computed_on"] for r in rows), default=None)
+    conditions = [c for c in (within(Readiness.team_path, paths), Readiness.category == category if category else None) if c is not None]
+
+    def scoped(query: Any, *more: Any) -> Any:
+        for condition in (*conditions, *more):
+            query = query.where(condition)
+        return query
+
+    def first(query: Any) -> Any:  # a list's first DASHBOARD_LISTED rows; for the export, all of them
+        return query if page is None else query.limit(DASHBOARD_LISTED)
+
     today = china_today()
+    expiring_rows = _expiring_rows(today)
+    groups = await scoped(Readiness.select(
+        Readiness.category, Readiness.league_code, Readiness.county_code, Readiness.region, Readiness.state,
+        Readiness.granted_level, Readiness.grade_status, Count(), Sum(Readiness.score),
+    ).group_by(Readiness.category, Readiness.league_code, Readiness.county_code, Readiness.region, Readiness.state,
+               Readiness.granted_level, Readiness.grade_status))
+    [summary] = await scoped(Readiness.select(Count(distinct=[Readiness.team_code], alias="teams"), Max(Readiness.computed_on, alias="on")))
+    in_order = scoped(Readiness.select()).order_by(Readiness.team_path).order_by(Readiness.category)
+    rows = await (in_order if page is None else in_order.limit(page.limit).offset(page.offset))
+    expiring = await first(scoped(Readiness.select(), expiring_rows).order_by(Readiness.grade_valid_until).order_by(Readiness.team_path))
+    below = await first(scoped(Readiness.select(), _BELOW_GRADE_ROWS).order_by(Readiness.team_path).order_by(Readiness.category))
     counts: dict[tuple[str, str, int | None], int] = {}
     by_state = {"ready": 0, "partial": 0, "not_ready": 0}
     by_region: dict[str, dict[str, int]] = {}
-    for row in rows:
-        level = row["granted_level"] if row["grade_status"] == "active" else None
-        counts[(row["category"], row["league_code"], level)] = counts.get((row["category"], row["league_code"], level), 0) + 1
-        by_state[row["state"]] += 1
-        region = by_region.setdefault(row["region"] or "all", {"ready": 0, "partial": 0, "not_ready": 0})
-        region[row["state"]] += 1
-    outs = [_readiness_out(row, today) for row in rows]
+    seats: dict[str, list[int]] = {}  # county (or league seat) code -> [team-categories, sum of scores]
+    for group in groups:
+        n = group["count"]
+        level = group["granted_level"] if group["grade_status"] == "active" else None
+        key = (group["category"], group["league_code"], level)
+        counts[key] = counts.get(key, 0) + n
+        by_state[group["state"]] += n
+        region = by_region.setdefault(group["region"] or "all", {"ready": 0, "partial": 0, "not_ready": 0})
+        region[group["state"]] += n
+        seat = seats.setdefault(group["county_code"] or group["league_code"], [0, 0])
+        seat[0] += n
+        seat[1] += group["sum"] or 0
     return DashboardOut(
-        scope_label=label, computed_on=on, teams=len({r["team_code"] for r in rows}), by_state=by_state,
+        scope_label=label, computed_on=summary["on"], teams=summary["teams"], by_state=by_state,
         counts=[LevelCount(category=c, league_code=lg, level=lv, teams=n) for (c, lg, lv), n in sorted(
             counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 9))],
         by_region=dict(sorted(by_region.items())),
-        expiring=[o for o, r in zip(outs, rows, strict=False) if rd.expiring(r, today)],
-        below_grade=[o for o in outs if o.below_grade], rows=outs)
+        seats=[SeatScore(code=code, rows=n, score=round(total / n)) for code, (n, total) in sorted(seats.items())],
+        expiring=[_readiness_out(row, today) for row in expiring], expiring_total=await scoped(Readiness.count(), expiring_rows),
+        below_grade=[_readiness_out(row, today) for row in below], below_grade_total=await scoped(Readiness.count(), _BELOW_GRADE_ROWS),
+        rows=[_readiness_out(row, today) for row in rows], rows_total=sum(counts.values()),
+        limit=page.limit if page else None, offset=page.offset if page else 0)
 
 
 async def team_readiness(principal: Principal, code: str) -> list[ReadinessOut]:
@@ -994,8 +1040,8 @@ async def team_readiness(principal: Principal, code: str) -> list[ReadinessOut]:
 
 
 async def dashboard_xlsx(principal: Principal, scope: str | None = None, category: str | None = None) -> bytes:
-    """The dashboard's tables as an .xlsx workbook."""
-    board = await dashboard(principal, scope, category)
+    """The dashboard's tables as an .xlsx workbook, every row of each."""
+    board = await dashboard(principal, scope, category, page=None)
     categories = {c.code: c.name_zh for c in await teams.list_categories()}
     leagues = {code: unit.name_zh for code, unit in (await orgs.units_by_code(sorted({r.league_code for r in board.rows}))).items()}
     return export.workbook(board, categories, leagues)
