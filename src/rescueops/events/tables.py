@@ -49,8 +49,9 @@ class ProcessedEvent(Table, tablename="events_processed"):
     event finds its row and is not applied again. ``key`` is "<consumer>:<event id>"."""
 
     key = Varchar(length=100, unique=True)
-    consumer = Varchar(length=40, index=True)  # "<region>.<purpose>", e.g. "east.coordination"
-    event_id = UUID(index=True)
+    # Not indexed: written twice an event and read only by the key (docs/performance.md, Events).
+    consumer = Varchar(length=40)  # "<region>.<purpose>", e.g. "east.coordination"
+    event_id = UUID()
     type = Varchar(length=100)
     processed_at = Timestamptz()
 
@@ -58,9 +59,10 @@ class ProcessedEvent(Table, tablename="events_processed"):
 class ReceivedEvent(Table, tablename="events_received"):
     """The audit consumers' record: every event each hub received, so the whole exchange is on record."""
 
-    region = Varchar(length=16, index=True)
-    event_id = UUID(index=True)
-    type = Varchar(length=100, index=True)
+    # Not indexed: written for every event a hub receives, read as a whole (docs/performance.md, Events).
+    region = Varchar(length=16)
+    event_id = UUID()
+    type = Varchar(length=100)
     routing_key = Varchar(length=200)
     source_region = Varchar(length=16)
     actor = Varchar(length=150)
