@@ -113,47 +113,76 @@ def _tables_parents_first() -> list:
     return sort_table_classes(Finder().get_table_classes())
 
 
-async def _empty_all_tables() -> None:
-    from rescueops.db.engine import write_transaction
+def _emptying_sql() -> list[str]:
+    """The deletes that empty every table: children before parents, so foreign keys never block one; org units
+    reference each other (ON DELETE RESTRICT is checked row by row), so the deepest go first."""
     from rescueops.orgs.tables import OrgUnit
 
-    # One transaction: on SQLite that is one commit (one fsync) instead of one per table.
-    async with write_transaction():
-        # Children before parents, so foreign keys never block a delete; org units reference each
-        # other (ON DELETE RESTRICT is checked row by row), so the deepest go first.
-        for table in reversed(_tables_parents_first()):
-            if table is OrgUnit:
-                for depth in range(8, -1, -1):
-                    await OrgUnit.delete().where(OrgUnit.depth >= depth)
-            else:
-                await table.delete(force=True)
+    statements = []
+    for table in reversed(_tables_parents_first()):
+        name = table._meta.tablename
+        if table is OrgUnit:
+            statements += [f'DELETE FROM "{name}" WHERE depth >= {depth}' for depth in range(8, -1, -1)]
+        else:
+            statements.append(f'DELETE FROM "{name}"')
+    return statements
 
 
-# The rows the reference load leaves, taken once per process: loading the reference file row by
-# row (with its look-ups) costs far more than writing its result back, and every test needs it.
-_reference_rows: list[tuple[type, list[dict]]] | None = None
+# Built once per process: every test empties the database and loads the reference rows again, and assembling those
+# statements through Piccolo (a hundred deletes, an object per reference row) cost more than running them.
+_emptying: list[str] | None = None
+_reference_inserts: list[tuple[str, list]] | None = None
+
+
+async def _in_one_transaction(script: list[str], inserts: list[tuple[str, list]]) -> None:
+    """Ready SQL in one write transaction (on SQLite one commit, one fsync), on its own connection: the
+    argument-free ``script`` first (on PostgreSQL in one round trip), then each insert with its arguments."""
+    from rescueops.db.engine import database, write_transaction
+
+    postgres = database().engine_type == "postgres"
+    async with write_transaction() as transaction:
+        connection = transaction.connection
+        if postgres:
+            if script:
+                await connection.execute(";\n".join(script))
+            for sql, args in inserts:
+                await connection.execute(sql, *args)
+            return
+        for sql, args in [(sql, []) for sql in script] + inserts:
+            async with connection.execute(sql, args):  # a cursor left open would keep the commit from happening
+                pass
+
+
+async def _empty_all_tables() -> None:
+    global _emptying
+    if _emptying is None:
+        _emptying = _emptying_sql()
+    await _in_one_transaction(_emptying, [])
 
 
 async def _load_reference() -> None:
-    global _reference_rows
+    """The rows the reference load leaves, taken once per process and written back by each test: loading the
+    reference file row by row (with its look-ups) costs far more, and every test needs it."""
+    global _reference_inserts
     from rescueops import reference
-    from rescueops.db.engine import write_transaction
+    from rescueops.db.engine import database
     from rescueops.orgs.tables import OrgUnit
 
-    if _reference_rows is None:
+    if _reference_inserts is None:
         await reference.load_all()
-        _reference_rows = []
+        engine_type = database().engine_type
+        _reference_inserts = []
         for table in _tables_parents_first():
             query = table.select()
             if table is OrgUnit:
                 query = query.order_by(OrgUnit.depth)  # parents before their children
             rows = await query
             if rows:
-                _reference_rows.append((table, rows))
+                [insert] = table.insert(*[table(_ignore_missing=True, **row) for row in rows]).querystrings
+                sql, args = insert.compile_string(engine_type=engine_type)
+                _reference_inserts.append((sql, list(args)))
         return
-    async with write_transaction():
-        for table, rows in _reference_rows:
-            await table.insert(*[table(_ignore_missing=True, **row) for row in rows])
+    await _in_one_transaction([], _reference_inserts)
 
 
 @pytest.fixture
