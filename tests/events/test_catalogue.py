@@ -39,7 +39,9 @@ def test_every_event_type_and_queue_is_in_the_catalogue() -> None:
         assert channel["bindings"]["amqp"]["exchange"] == {"name": "rescueops.events", "type": "topic", "durable": True,
                                                            "autoDelete": False, "vhost": "/"}
         message = document["components"]["messages"][event_type]
-        envelope, specific = message["payload"]["allOf"]
+        one, several = message["payload"]["oneOf"]  # an event's envelope, or an array of them (bus.by_routing_key)
+        assert one == several["items"] == {"$ref": f"#/components/schemas/{event_type}.envelope"} and several["type"] == "array"
+        envelope, specific = document["components"]["schemas"][f"{event_type}.envelope"]["allOf"]
         assert envelope == {"$ref": "#/components/schemas/EventOut"}
         assert specific["properties"]["type"] == {"const": event_type} and specific["properties"]["version"] == {"const": model.version}
     assert document["channels"]["{region}.equipment_transfer.dispatched"]["x-rescueops-queues"]["coordination"] == (

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 import rescueops
 from rescueops.events import topology
+from rescueops.events.bus import MESSAGE_EVENTS
 from rescueops.events.schemas import PAYLOADS, EventOut, EventPayload
 
 ASYNCAPI_VERSION = "2.6.0"
@@ -81,20 +82,25 @@ def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for event_type, model in models.items():
+        schemas[f"{event_type}.envelope"] = {"allOf": [
+            {"$ref": envelope_ref},
+            {"type": "object", "properties": {
+                "type": {"const": event_type},
+                "version": {"const": model.version},
+                "payload": names[(model, "serialization")],
+            }},
+        ]}
+        envelope = {"$ref": f"#/components/schemas/{event_type}.envelope"}
         messages[event_type] = {
             "name": event_type,
             "title": event_type,
             "summary": _summary(model),
             "contentType": "application/json",
-            "description": f"Version {model.version}. AMQP message_id is the event id, type the event type; persistent delivery.",
-            "payload": {"allOf": [
-                {"$ref": envelope_ref},
-                {"type": "object", "properties": {
-                    "type": {"const": event_type},
-                    "version": {"const": model.version},
-                    "payload": names[(model, "serialization")],
-                }},
-            ]},
+            "description": (
+                f"Version {model.version}. One event's envelope, or (the relay sends the events of one routing key together) "
+                f"an array of up to {MESSAGE_EVENTS} of them in outbox order, the number in the {topology.EVENTS_HEADER} "
+                "header. AMQP message_id is the (first) event's id, type the event type; persistent delivery."),
+            "payload": {"oneOf": [envelope, {"type": "array", "minItems": 2, "maxItems": MESSAGE_EVENTS, "items": dict(envelope)}]},
             "bindings": {"amqp": {"messageType": event_type, "bindingVersion": _AMQP_BINDING}},
         }
         channels["{region}." + event_type] = {
