@@ -15,6 +15,7 @@ from rescueops.jobs.tables import JobRun
 from tests.conftest import bearer
 from tests.drills.test_drills import MONTHLY, plan, soon
 from tests.factories import make_team
+from tests.grading.test_batch import counting
 
 
 async def _team_with_logins(client, make_user, members: int = 2) -> tuple[dict, str, list[str]]:
@@ -51,6 +52,29 @@ async def test_reminders_a_week_ahead_and_the_day_before_arrive_once(client, mak
         Drill.id == tomorrow["id"])
     assert await drills.remind_unlogged() == "1 reminders sent"
     assert await drills.remind_unlogged() == "0 reminders sent"
+
+
+async def test_the_reminders_read_their_recipients_once_for_all_the_drills(client, make_user) -> None:
+    """Only each drill's own messages (its inbox insert, its event) cost statements per drill: who to tell is read once."""
+    _, captain, _ = await _team_with_logins(client, make_user)
+    ended = datetime.now(UTC) - timedelta(days=1)
+
+    async def statements(job) -> tuple[int, str]:
+        async with counting() as queries:
+            outcome = await job()
+        return queries.count, outcome
+
+    await plan(client, captain, starts_at=soon(60 * 72))
+    one = await statements(drills.remind_upcoming)
+    for hours in (70, 60, 50):
+        await plan(client, captain, starts_at=soon(60 * hours))
+    four = await statements(drills.remind_upcoming)
+    assert (one[1], four[1]) == ("3 reminders sent", "9 reminders sent")  # the first drill's people were told before
+    per_drill = (four[0] - one[0]) / 3
+    assert per_drill <= 4, f"{per_drill} statements per drill"  # the inbox insert, the event's place and outbox row
+    await Drill.update({Drill.starts_at: ended - timedelta(days=1), Drill.ends_at: ended}).where(Drill.id > 0)
+    unlogged = await statements(drills.remind_unlogged)
+    assert unlogged[1] == "4 reminders sent" and unlogged[0] <= 4 + 4 * 4, unlogged
 
 
 async def test_two_schedulers_sharing_the_database_send_each_reminder_once(client, make_user) -> None:

@@ -301,6 +301,12 @@ async def find_user_id(username: str) -> int:
     return (await _user_row(None, username=username))["id"]
 
 
+async def user_ids_by_name(usernames: list[str]) -> dict[str, int]:
+    """Username -> user id, for those of ``usernames`` that exist (one query)."""
+    rows = await User.select(User.id, User.username).where(User.username.is_in(list(dict.fromkeys(usernames)) or ["-"]))
+    return {row["username"]: row["id"] for row in rows}
+
+
 async def me(principal: Principal) -> MeOut:
     row = await _user_row(None, user_id=principal.user_id)
     grants = (await _grants_of([principal.user_id])).get(principal.user_id, [])

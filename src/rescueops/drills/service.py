@@ -839,44 +839,56 @@ UPCOMING = (("t-7", timedelta(days=1), timedelta(days=7), "一周内"), ("t-1", 
 UNLOGGED_AFTER = timedelta(hours=12)  # a drill still open this long after its end was probably not logged
 
 
-async def _participants(drill_id: int) -> tuple[list[int], list[int]]:
-    """(member logins, leader logins) of the teams invited to a drill."""
-    team_ids = list(await _invited_paths(drill_id))
-    return await members.users_of_teams(team_ids), await accounts.users_holding(accounts.LEADERS, team_ids=team_ids)
+async def _invited_teams(drill_ids: list[int]) -> dict[int, list[int]]:
+    """Drill id -> the ids of the teams invited to it, for many drills in one query."""
+    rows = await DrillTeam.select(DrillTeam.drill, DrillTeam.team).where(DrillTeam.drill.is_in(list(drill_ids) or [-1]))
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["drill"], []).append(row["team"])
+    return found
 
 
 async def remind_upcoming(now: datetime | None = None) -> str:
-    """Tell the invited teams' members and leaders of a drill a week ahead and the day before, once each."""
+    """Tell the invited teams' members and leaders of a drill a week ahead and the day before, once each. The due
+    drills' teams, their members and their leaders are read once for all of them; each drill's reminders are one
+    transaction."""
     now, told = now or utc_now(), 0
+    leaders = await accounts.holders_by_team(accounts.LEADERS)
     for key, nearest, farthest, when_zh in UPCOMING:
         rows = await Drill.select(Drill.id, Drill.title, Drill.starts_at, Drill.place, Drill.org_path).where(
             (Drill.status == DrillStatus.planned.value) & (Drill.starts_at > now + nearest) & (Drill.starts_at <= now + farthest))
+        invited = await _invited_teams([row["id"] for row in rows])
+        members_of = await members.users_by_team(sorted({team for teams in invited.values() for team in teams}))
         for row in rows:
-            member_users, leader_users = await _participants(row["id"])
+            teams = invited.get(row["id"], [])
+            users = [user for team in teams for user in members_of.get(team, [])] + [user for team in teams for user in leaders.get(team, [])]
+            if not users:
+                continue
             start = row["starts_at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
             async with write_transaction():
                 told += len(await events.notify(
-                    member_users + leader_users, kind="drill.reminder", title=f"演练提醒：{row['title']}（{when_zh}）",
+                    users, kind="drill.reminder", title=f"演练提醒：{row['title']}（{when_zh}）",
                     body=f"{start} 在 {row['place']} 举行，请按时集合并携带装备。", link=f"/drills/{row['id']}",
                     key=f"drill:{row['id']}:{key}", org_path=row["org_path"]))
     return f"{told} reminders sent"
 
 
 async def remind_unlogged(now: datetime | None = None) -> str:
-    """Ask the leaders of the organising team (or the planner) to log a drill that ended but was never closed."""
+    """Ask the leaders of the organising team (or the planner) to log a drill that ended but was never closed. The
+    leaders of every team and the planners' logins are read once for all the drills."""
     now, told = now or utc_now(), 0
     rows = await Drill.select(Drill.id, Drill.title, Drill.organiser_team, Drill.created_by, Drill.org_path).where(
         Drill.status.is_in([DrillStatus.planned.value, DrillStatus.running.value, DrillStatus.ended.value])
         & (Drill.ends_at < now - UNLOGGED_AFTER))
+    leaders = await accounts.holders_by_team(accounts.LEADERS) if rows else {}
+    planners = await accounts.user_ids_by_name([row["created_by"] for row in rows])  # a planner's login may be gone
     for row in rows:
-        users = await accounts.users_holding(accounts.LEADERS, team_ids=[row["organiser_team"]]) if row["organiser_team"] else []
-        try:
-            planner: int | None = await accounts.find_user_id(row["created_by"])
-        except NotFound:  # the planner's login is gone
-            planner = None
+        users = [*leaders.get(row["organiser_team"], []), *([planners[row["created_by"]]] if row["created_by"] in planners else [])]
+        if not users:
+            continue
         async with write_transaction():
             told += len(await events.notify(
-                [*users, *([planner] if planner else [])], kind="drill.unlogged", title=f"请登记演练：{row['title']}",
+                users, kind="drill.unlogged", title=f"请登记演练：{row['title']}",
                 body="演练已结束，请登记签到、评估并关闭演练，队员的志愿服务时长在关闭时计入。", link=f"/drills/{row['id']}",
                 key=f"drill:{row['id']}:unlogged", org_path=row["org_path"]))
     return f"{told} reminders sent"

@@ -74,17 +74,18 @@ async def notify(user_ids: list[int], *, kind: str, title: str, body: str, link:
     """Put a message in each user's inbox once: ``key`` names the occasion (e.g. "drill:7:t-1"), and a user
     already told of it is not told again, whichever process asks. Emits one ``notification.sent`` event for
     those newly told (for a later SMS adapter). Returns their user ids. Call it inside a write transaction."""
-    told = []
-    for user_id in dict.fromkeys(user_ids):
-        inserted = await Notification.insert(Notification(
-            user=user_id, kind=kind, title=title, body=body, link=link, dedupe_key=f"{key}:u{user_id}", created_at=utc_now(),
-        )).on_conflict(target=Notification.dedupe_key, action="DO NOTHING").returning(Notification.id)
-        if inserted:
-            told.append(user_id)
+    now, wanted = utc_now(), list(dict.fromkeys(user_ids))
+    inserted = set(await _INBOX.run([(user_id, kind, title, body, link, f"{key}:u{user_id}", now) for user_id in wanted]))
+    told = [user_id for user_id in wanted if user_id in inserted]
     if told:
         await emit(None, "notification.sent", NotificationsSent(kind=kind, key=key, title=title, body=body, link=link, user_ids=told),
                    org_path=org_path, aggregate_id=key[:64])
     return told
+
+
+# A message for each recipient in one statement; those told of the occasion before are skipped, the others returned.
+_INBOX = BulkInsert(Notification.user, Notification.kind, Notification.title, Notification.body, Notification.link,
+                    Notification.dedupe_key, Notification.created_at, skip_conflicts_on=Notification.dedupe_key, returning=Notification.user)
 
 
 async def inbox(principal: Principal, *, unread_only: bool = False, limit: int = 100) -> list[NotificationOut]:

@@ -208,12 +208,16 @@ async def users_of(person_ids: list[int]) -> dict[int, int]:
     return {row["id"]: row["user"] for row in rows}
 
 
-async def users_of_teams(team_ids: list[int]) -> list[int]:
-    """Logins of the active and probationary members of the teams."""
-    rows = await Membership.select(Membership.person.user.as_alias("user")).where(
-        Membership.team.is_in(team_ids or [-1]) & Membership.left_on.is_null()
-        & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]) & Membership.person.user.is_not_null())
-    return list(dict.fromkeys(row["user"] for row in rows))
+async def users_by_team(team_ids: list[int]) -> dict[int, list[int]]:
+    """Team id -> logins of its active and probationary members, for many teams in one query."""
+    rows = await Membership.select(Membership.team, Membership.person.user.as_alias("user")).where(
+        Membership.team.is_in(list(team_ids) or [-1]) & Membership.left_on.is_null()
+        & Membership.status.is_in([MemberStatus.active.value, MemberStatus.probation.value]) & Membership.person.user.is_not_null()
+    ).order_by(Membership.id)
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row["team"], []).append(row["user"])
+    return found
 
 
 async def first_aid_of_active(team_codes: list[str], on: date) -> dict[str, dict[int, bool]]:
