@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
 from rescueops.members.identity import check_digit
@@ -70,3 +71,20 @@ async def make_team(code: str = "CF-WNT-01", unit: str = "150426", members: int 
     if active:
         await Team.update({Team.status: "active"}).where(Team.code == code)
     return {"code": code, "people": ids}
+
+
+class Counter:
+    count = 0
+
+
+@asynccontextmanager
+async def counting():
+    """Count the statements the engine runs: Piccolo numbers every query it runs (engine.query_id)."""
+    from piccolo.engine.finder import engine_finder
+
+    engine = engine_finder()
+    counter, before = Counter(), engine.query_id
+    try:
+        yield counter
+    finally:
+        counter.count = engine.query_id - before

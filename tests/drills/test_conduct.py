@@ -14,8 +14,7 @@ from rescueops.jobs import service as jobs
 from rescueops.jobs.tables import JobRun
 from tests.conftest import bearer
 from tests.drills.test_drills import MONTHLY, plan, soon
-from tests.factories import make_team
-from tests.grading.test_batch import counting
+from tests.factories import counting, make_team
 
 
 async def _team_with_logins(client, make_user, members: int = 2) -> tuple[dict, str, list[str]]:

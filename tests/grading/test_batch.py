@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import random
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from rescueops.members.tables import Certificate, CertificateType, InsurancePoli
 from rescueops.orgs.tables import OrgUnit
 from rescueops.teams.tables import Category, Specialty, Team
 from tests.conftest import _empty_all_tables, _load_reference
+from tests.factories import counting
 
 TEAMS = 500
 TODAY = datetime.now(CHINA).date()
@@ -147,21 +147,6 @@ async def region(migrated):
     await _load_reference()
     async with engine_finder().transaction():  # one commit for the whole region
         return await generate(random.Random(2026))
-
-
-class Counter:
-    count = 0
-
-
-@asynccontextmanager
-async def counting():
-    """Count the statements the engine runs: Piccolo numbers every query it runs (engine.query_id)."""
-    engine = engine_finder()
-    counter, before = Counter(), engine.query_id
-    try:
-        yield counter
-    finally:
-        counter.count = engine.query_id - before
 
 
 async def _region_path() -> str:
